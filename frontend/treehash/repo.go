@@ -1,0 +1,293 @@
+package treehash
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Repo is one git work tree, as returned by Repos.Open. Directory arguments
+// may be relative to the current directory and may go through symlinks; they
+// must lie in this work tree and not in a repository nested inside it.
+type Repo struct {
+	rs  *Repos
+	top string // resolved, absolute
+	cat *catFile
+
+	relMu sync.Mutex
+	rels  map[string]string // directory argument → slash path relative to top
+
+	status    func() (*status, error)
+	tracked   func() ([]string, error)
+	quotePath func() (bool, error)
+}
+
+// status is what the work tree looks like against HEAD, for the whole
+// repository, as sorted slash paths relative to the top level.
+type status struct {
+	changed   []string // tracked files differing from HEAD, staged or not
+	untracked []string // untracked, not ignored files, in git's order
+	sorted    []string // changed and untracked, sorted, for prefix queries
+}
+
+func newRepo(rs *Repos, top string) *Repo {
+	r := &Repo{rs: rs, top: top, cat: &catFile{rs: rs, dir: top}, rels: map[string]string{}}
+	r.status = sync.OnceValues(r.loadStatus)
+	r.tracked = sync.OnceValues(r.loadTracked)
+	r.quotePath = sync.OnceValues(r.loadQuotePath)
+	return r
+}
+
+// Toplevel returns the work tree's top-level directory, with symlinks resolved.
+func (r *Repo) Toplevel() string { return r.top }
+
+// IsTop reports whether dir is the top level of the work tree, in which case
+// its tree hash is the root tree of the commit.
+func (r *Repo) IsTop(dir string) bool {
+	rel, err := r.rel(dir)
+	return err == nil && rel == ""
+}
+
+// Head returns the commit id HEAD points to.
+func (r *Repo) Head() (string, error) {
+	oid, _, found, err := r.cat.lookup("HEAD^{commit}")
+	if err != nil {
+		return "", err
+	}
+	if !found {
+		return "", fmt.Errorf("%s has no commit yet: commit the package first", r.top)
+	}
+	return oid, nil
+}
+
+// TreeHash returns the git object id of dir at commit ("" means HEAD): the id
+// of the tree `git ls-tree --full-tree <commit> -- <dir>` lists, or the
+// commit's root tree when dir is the top level. Only committed content counts.
+func (r *Repo) TreeHash(dir, commit string) (string, error) {
+	if commit == "" {
+		commit = "HEAD"
+	}
+	if strings.ContainsAny(commit, "\n\r\x00") {
+		return "", fmt.Errorf("invalid commit %q", commit)
+	}
+	rel, err := r.rel(dir)
+	if err != nil {
+		return "", err
+	}
+	if rel == "" {
+		oid, _, found, err := r.cat.lookup(commit + "^{tree}")
+		if err != nil {
+			return "", err
+		}
+		if !found {
+			return "", r.missingCommit(commit)
+		}
+		return oid, nil
+	}
+	if !strings.ContainsAny(rel, "\n\r") {
+		oid, _, found, err := r.cat.lookup(commit + ":" + rel)
+		if err != nil {
+			return "", err
+		}
+		if found {
+			return oid, nil
+		}
+		if _, _, found, err := r.cat.lookup(commit + "^{tree}"); err != nil {
+			return "", err
+		} else if !found {
+			return "", r.missingCommit(commit)
+		}
+	}
+	// Missing, a submodule (whose commit is not in this repository), or a
+	// name cat-file's line protocol cannot carry: ask ls-tree, as linuxkit does.
+	return r.lsTree(dir, rel, commit)
+}
+
+func (r *Repo) missingCommit(commit string) error {
+	if commit == "HEAD" {
+		return fmt.Errorf("%s has no commit yet: commit the package first", r.top)
+	}
+	return fmt.Errorf("commit %q does not exist in %s: check the hash commit (fetch it, or use a branch, tag or commit id of this repository)", commit, r.top)
+}
+
+func (r *Repo) lsTree(dir, rel, commit string) (string, error) {
+	out, err := r.rs.run(r.top, "--literal-pathspecs", "ls-tree", "-z", "--full-tree", commit, "--", rel)
+	if err != nil {
+		return "", err
+	}
+	entries := splitZ(out)
+	if len(entries) == 0 {
+		return "", fmt.Errorf("package %s is not in git (commit it first)", dir)
+	}
+	// "<mode> SP <type> SP <object> TAB <path>"
+	meta, path, ok := strings.Cut(entries[0], "\t")
+	f := strings.Fields(meta)
+	if len(entries) != 1 || !ok || path != rel || len(f) != 3 || !isHex(f[2]) {
+		return "", fmt.Errorf("unable to parse git ls-tree output for %s: %q", dir, out)
+	}
+	return f[2], nil
+}
+
+// IsDirty reports whether dir differs from HEAD: a tracked file under it is
+// modified, staged or deleted (`git diff --quiet HEAD -- dir` fails), or it
+// holds untracked files that are not ignored. It only makes sense for HEAD:
+// linuxkit never calls a package dirty when hashing another commit.
+func (r *Repo) IsDirty(dir string) (bool, error) {
+	rel, err := r.rel(dir)
+	if err != nil {
+		return false, err
+	}
+	st, err := r.status()
+	if err != nil {
+		return false, err
+	}
+	return hasUnder(st.sorted, rel), nil
+}
+
+// loadStatus lists, for the whole repository at once, the tracked files that
+// differ from HEAD and the untracked files, running both git processes at once.
+func (r *Repo) loadStatus() (*status, error) {
+	if _, err := r.Head(); err != nil {
+		return nil, err
+	}
+	var st status
+	var diffErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var out []byte
+		out, diffErr = r.rs.run(r.top, "diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", "HEAD", "--")
+		st.changed = splitZ(out)
+	}()
+	out, err := r.rs.run(r.top, "ls-files", "-z", "--others", "--exclude-standard")
+	<-done
+	if diffErr != nil {
+		return nil, fmt.Errorf("cannot tell whether %s has uncommitted changes: %w", r.top, diffErr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot list untracked files of %s: %w", r.top, err)
+	}
+	st.untracked = splitZ(out)
+	st.sorted = make([]string, 0, len(st.changed)+len(st.untracked))
+	st.sorted = append(append(st.sorted, st.changed...), st.untracked...)
+	sort.Strings(st.sorted)
+	return &st, nil
+}
+
+// hasUnder reports whether sorted holds rel itself or a path below it ("a/b"
+// is below "a", "a/bc" is not below "a/b"). rel "" is the whole repository.
+func hasUnder(sorted []string, rel string) bool {
+	if rel == "" {
+		return len(sorted) > 0
+	}
+	i := sort.SearchStrings(sorted, rel)
+	if i < len(sorted) && sorted[i] == rel {
+		return true
+	}
+	prefix := rel + "/"
+	i = sort.SearchStrings(sorted, prefix)
+	return i < len(sorted) && strings.HasPrefix(sorted[i], prefix)
+}
+
+// under returns, in order, the paths of list below rel, relative to rel.
+func under(list []string, rel string) []string {
+	if rel == "" {
+		return list
+	}
+	prefix := rel + "/"
+	var out []string
+	for _, p := range list {
+		if strings.HasPrefix(p, prefix) {
+			out = append(out, p[len(prefix):])
+		}
+	}
+	return out
+}
+
+func (r *Repo) loadTracked() ([]string, error) {
+	out, err := r.rs.run(r.top, "ls-files", "-z")
+	if err != nil {
+		return nil, fmt.Errorf("cannot list tracked files of %s: %w", r.top, err)
+	}
+	return splitZ(out), nil
+}
+
+// LastChange returns the committer time of the last commit up to commit (""
+// means HEAD) that touched dir, as `git log -1 --format=%ct <commit> -- dir`.
+func (r *Repo) LastChange(dir, commit string) (time.Time, error) {
+	if commit == "" {
+		commit = "HEAD"
+	}
+	rel, err := r.rel(dir)
+	if err != nil {
+		return time.Time{}, err
+	}
+	args := []string{"--literal-pathspecs", "log", "-1", "--format=%ct", commit, "--"}
+	if rel != "" {
+		args = append(args, rel)
+	}
+	out, err := r.rs.run(r.top, args...)
+	if err != nil {
+		return time.Time{}, err
+	}
+	s := strings.TrimSpace(string(out))
+	if s == "" {
+		return time.Time{}, fmt.Errorf("package %s is not in git (commit it first)", dir)
+	}
+	sec, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("unexpected git log output for %s: %q", dir, s)
+	}
+	return time.Unix(sec, 0).UTC(), nil
+}
+
+// rel returns dir relative to the top level, slash-separated, "" at the top.
+func (r *Repo) rel(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", dir, err)
+	}
+	r.relMu.Lock()
+	rel, ok := r.rels[abs]
+	r.relMu.Unlock()
+	if ok {
+		return rel, nil
+	}
+	_, real, err := resolve(abs)
+	if err != nil {
+		return "", err
+	}
+	rel, err = filepath.Rel(r.top, real)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("%s is not inside the git work tree %s", dir, r.top)
+	}
+	if rel == "." {
+		rel = ""
+	}
+	if firstElem(rel) == ".git" {
+		return "", fmt.Errorf("%s is inside the .git directory of %s, not in its work tree", dir, r.top)
+	}
+	// A repository nested below the top level owns everything under it.
+	if !gitEnvOverrides() {
+		for d := filepath.Dir(real); len(d) > len(r.top); d = filepath.Dir(d) {
+			if isGitEntry(filepath.Join(d, ".git")) {
+				return "", fmt.Errorf("%s belongs to the git repository at %s, not %s: open it on its own", dir, d, r.top)
+			}
+		}
+		if rel != "" {
+			if fi, err := os.Stat(real); err == nil && fi.IsDir() && isGitEntry(filepath.Join(real, ".git")) {
+				return "", fmt.Errorf("%s is a git repository of its own, not part of %s: open it on its own", dir, r.top)
+			}
+		}
+	}
+	rel = filepath.ToSlash(rel)
+	r.relMu.Lock()
+	r.rels[abs] = rel
+	r.relMu.Unlock()
+	return rel, nil
+}
