@@ -1,14 +1,37 @@
-GO        ?= go
-GOFLAGS   ?= -mod=vendor -trimpath
-TAGS      ?= containers_image_openpgp
-BIN       := bin/lkpkg
+# The two commands a new user needs:
+#   make examples   build lkpkg and run it on the bundled example packages (offline)
+#   make test       install missing test dependencies, then run every test (unit, integration, e2e)
 
-.PHONY: all build test vendor
+GO      ?= go
+GOFLAGS ?= -mod=vendor -trimpath
+TAGS    ?= containers_image_openpgp
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+BIN     := bin/lkpkg
+
+.PHONY: all build deps examples test unit e2e bench fuzz vendor
 all: build
-build:
-	$(GO) build $(GOFLAGS) -tags '$(TAGS)' -o $(BIN) ./cmd/lkpkg
+
+deps:
+	@.ci/deps
+
+build: deps
+	$(GO) build $(GOFLAGS) -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/lkpkg
+
+examples: build
+	$(BIN) pkg show-tag $(dir $(wildcard examples/*/build.yml))
+
 test: build
 	$(GO) vet $(GOFLAGS) -tags '$(TAGS)' ./...
-	$(GO) test $(GOFLAGS) -tags '$(TAGS)' ./...
+	LKPKG_BIN=$(CURDIR)/$(BIN) $(GO) test $(GOFLAGS) -tags '$(TAGS)' -count=1 ./...
+
+bench: build
+	$(GO) test $(GOFLAGS) -tags '$(TAGS)' -run '^$$' -bench . ./frontend/...
+	LKPKG=$(CURDIR)/$(BIN) bench/showtag.sh
+
+fuzz:
+	$(GO) test $(GOFLAGS) -tags '$(TAGS)' -run '^$$' -fuzz FuzzParseBytes -fuzztime $${FUZZTIME:-3m} ./frontend/
+
 vendor:
 	$(GO) mod tidy && $(GO) mod vendor

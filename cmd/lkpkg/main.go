@@ -1,19 +1,79 @@
+// Command lkpkg builds LinuxKit packages without a Docker daemon. Its commands and flags mirror `linuxkit pkg`
+// and `linuxkit cache` so a Makefile can swap one binary for the other.
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
 	"github.com/urfave/cli/v2"
-	"gopkg.in/yaml.v3"
 )
 
-var _ = yaml.Node{}
+// Set with -ldflags "-X main.version=... -X main.commit=...".
+var (
+	version = "dev"
+	commit  = "unknown"
+)
 
 func main() {
-	app := &cli.App{Name: "lkpkg"}
-	if err := app.Run(os.Args); err != nil {
-		fmt.Fprintln(os.Stderr, err)
+	app := newApp()
+	if err := app.Run(interspersed(app, os.Args)); err != nil {
+		fmt.Fprintln(os.Stderr, "lkpkg:", err)
+		var ec cli.ExitCoder
+		if errors.As(err, &ec) {
+			os.Exit(ec.ExitCode())
+		}
 		os.Exit(1)
+	}
+}
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:                   "lkpkg",
+		Usage:                  "build LinuxKit packages without a Docker daemon",
+		Version:                version,
+		HideVersion:            true,
+		UseShortOptionHandling: true,
+		Flags:                  rootFlags(),
+		Commands:               []*cli.Command{pkgCommand(), cacheCommand(), versionCommand()},
+		// Errors are printed once, by main.
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+}
+
+func rootFlags() []cli.Flag {
+	return []cli.Flag{
+		cacheFlag(),
+		&cli.StringSliceFlag{Name: "mirror", EnvVars: []string{"LINUXKIT_MIRROR"},
+			Usage: "registry mirror as [<registry>=]http(s)://url"},
+		&cli.StringSliceFlag{Name: "cert-file", Usage: "extra CA certificate(s) for registry TLS"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "quiet execution"},
+		&cli.IntFlag{Name: "verbose", Aliases: []string{"v"}, Value: 1, Usage: "verbosity: 0 quiet, 1 info, 2 debug, 3 trace"},
+	}
+}
+
+// cacheFlag is declared on the root and on every command that uses the cache, so it works in either position,
+// as with linuxkit's persistent flags. Unlike linuxkit, LINUXKIT_CACHE is honoured by every command.
+func cacheFlag() cli.Flag {
+	return &cli.StringFlag{Name: "cache", EnvVars: []string{"LINUXKIT_CACHE"},
+		Usage: "linuxkit cache directory (default ~/.linuxkit/cache)"}
+}
+
+func versionCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print the lkpkg version",
+		Action: func(c *cli.Context) error {
+			fmt.Fprintf(c.App.Writer, "lkpkg version %s\ncommit: %s\n", version, commit)
+			return nil
+		},
+	}
+}
+
+// notYet is the error of a command that a later release delivers: it says so rather than pretending.
+func notYet(what, when string) cli.ActionFunc {
+	return func(*cli.Context) error {
+		return cli.Exit(fmt.Sprintf("%s is not available in this version of lkpkg: %s", what, when), 3)
 	}
 }

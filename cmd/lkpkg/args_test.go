@@ -1,0 +1,25 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestInterspersed(t *testing.T) {
+	app := newApp()
+	for _, tc := range []struct{ in, want string }{
+		{"lkpkg pkg show-tag dir", "lkpkg pkg show-tag dir"},
+		{"lkpkg pkg show-tag dir --org x", "lkpkg pkg show-tag --org x dir"},
+		{"lkpkg pkg show-tag a --canonical b -tag t c", "lkpkg pkg show-tag --canonical -tag t a b c"},
+		{"lkpkg --cache /c pkg --org o build a --force --platforms linux/amd64 b", "lkpkg --cache /c pkg --org o build --force --platforms linux/amd64 a b"},
+		{"lkpkg pkg build a --manifest=false", "lkpkg pkg build --manifest=false a"},
+		{"lkpkg pkg build a -- --not-a-flag", "lkpkg pkg build a -- --not-a-flag"},
+		{"lkpkg cache export name --outfile - --format docker", "lkpkg cache export --outfile - --format docker name"},
+		{"lkpkg pkg remote-tag from to", "lkpkg pkg remote-tag from to"},
+	} {
+		got := strings.Join(interspersed(app, strings.Fields(tc.in)), " ")
+		if got != tc.want {
+			t.Errorf("%q:\n got %q\nwant %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/user"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lkpkg/lkpkg/frontend"
+)
+
+const buildLater = "the daemonless build engine (embedded BuildKit) is still being integrated; `lkpkg pkg show-tag` works now"
+
+func pkgCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "pkg",
+		Usage: "build and push LinuxKit packages",
+		Flags: pkgFlags(),
+		Subcommands: []*cli.Command{
+			{Name: "build", Usage: "build packages", ArgsUsage: "<dir>...", Flags: append(pkgFlags(), buildFlags()...),
+				Action: notYet("lkpkg pkg build", buildLater)},
+			{Name: "push", Usage: "build and push packages (alias of build --push)", ArgsUsage: "<dir>...",
+				Flags: append(pkgFlags(), buildFlags()...), Action: notYet("lkpkg pkg push", buildLater)},
+			{Name: "show-tag", Usage: "print the tag of each package", ArgsUsage: "<dir>...",
+				Flags: append(pkgFlags(), &cli.BoolFlag{Name: "canonical", Usage: "print the full reference (docker.io/...)"}),
+				Action: showTag},
+			{Name: "manifest", Aliases: []string{"index"}, Usage: "rebuild a package's multi-arch index from its per-arch tags in the registry",
+				ArgsUsage: "<dir>", Flags: append(pkgFlags(), &cli.StringFlag{Name: "release", Usage: "also update this release tag"}),
+				Action: notYet("lkpkg pkg manifest", "registry support is still being integrated")},
+			{Name: "remote-tag", Usage: "tag a remote image under another name", ArgsUsage: "<from> <to>",
+				Flags: append(pkgFlags(), &cli.StringFlag{Name: "release", Usage: "unused, accepted for linuxkit compatibility"}),
+				Action: notYet("lkpkg pkg remote-tag", "registry support is still being integrated")},
+		},
+	}
+}
+
+// pkgFlags are linuxkit's `pkg` persistent flags. They are declared on `pkg` and on each subcommand so they are
+// accepted before or after the subcommand name.
+func pkgFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "org", EnvVars: []string{"LINUXKIT_PKG_ORG"}, Usage: "override the hub org (default: build.yml's, else linuxkit)"},
+		&cli.StringFlag{Name: "build-yml", Value: frontend.DefaultBuildYML, Usage: "name of the build.yml file in the package directory"},
+		&cli.StringFlag{Name: "hash", Usage: "use this hash instead of the git tree hash"},
+		&cli.StringFlag{Name: "tag", Usage: "tag template; {{.Hash}} is the hash (default: build.yml's, else {{.Hash}})"},
+		&cli.StringFlag{Name: "hash-commit", Value: "HEAD", Usage: "git commit whose tree is hashed"},
+		&cli.StringFlag{Name: "hash-path", Usage: "directory whose tree is hashed; must contain the package directory"},
+		&cli.BoolFlag{Name: "dev", Usage: "development build: org $USER, hash \"dev\""},
+		&cli.BoolFlag{Name: "force-dirty", Usage: "treat the package as dirty"},
+		&cli.BoolFlag{Name: "disable-cache", Usage: "disable the build cache"},
+		&cli.BoolFlag{Name: "enable-cache", Value: true, Usage: "enable the build cache"},
+		&cli.BoolFlag{Name: "network", Usage: "allow network use during the build"},
+		&cli.BoolFlag{Name: "nonetwork", Value: true, Usage: "disallow network use during the build"},
+		&cli.StringSliceFlag{Name: "registry-creds", Usage: "registry credentials as <registry>=<user>:<password> or <registry>=<base64 token>"},
+	}
+}
+
+func buildFlags() []cli.Flag {
+	return []cli.Flag{
+		cacheFlag(),
+		&cli.BoolFlag{Name: "force", Usage: "always build, even if the image is in the cache or the registry"},
+		&cli.BoolFlag{Name: "pull", Usage: "pull the image from the registry when not in the cache, build only if that fails"},
+		&cli.BoolFlag{Name: "push", Usage: "push after building"},
+		&cli.BoolFlag{Name: "ignore-cached", Usage: "never serve FROM images from the linuxkit cache"},
+		&cli.BoolFlag{Name: "docker", Usage: "also load the result into a Docker daemon"},
+		&cli.StringFlag{Name: "platforms", Usage: "comma-separated os/arch list overriding build.yml arches"},
+		&cli.StringFlag{Name: "skip-platforms", Usage: "comma-separated linux/<arch> list removed from build.yml arches"},
+		&cli.StringFlag{Name: "builders", EnvVars: []string{"LINUXKIT_BUILDERS"}, Usage: "accepted for linuxkit compatibility; lkpkg builds in-process"},
+		&cli.StringFlag{Name: "builder-name", EnvVars: []string{"LINUXKIT_BUILDER_NAME"}, Usage: "accepted for linuxkit compatibility; ignored"},
+		&cli.StringFlag{Name: "builder-image", EnvVars: []string{"LINUXKIT_BUILDER_IMAGE"}, Usage: "accepted for linuxkit compatibility; ignored"},
+		&cli.StringFlag{Name: "builder-config", EnvVars: []string{"LINUXKIT_BUILDER_CONFIG"}, Usage: "buildkitd.toml whose registry settings apply"},
+		&cli.BoolFlag{Name: "builder-restart", Usage: "accepted for linuxkit compatibility; ignored"},
+		&cli.BoolFlag{Name: "precache-images", Usage: "pull FROM images into the linuxkit cache before building"},
+		&cli.StringFlag{Name: "release", Usage: "release version tag (with --push)"},
+		&cli.BoolFlag{Name: "nobuild", Usage: "with --push: push what is in the cache without building"},
+		&cli.BoolFlag{Name: "manifest", Value: true, Usage: "push the per-arch <tag>-<arch> tags too"},
+		&cli.StringFlag{Name: "sbom-scanner", Usage: "SBOM generator image, or \"false\" for none"},
+		&cli.StringFlag{Name: "dockerfile", Usage: "Dockerfile to use, overriding build.yml"},
+		&cli.StringSliceFlag{Name: "build-arg-file", Usage: "file of KEY=VALUE build args (one per line); may be repeated"},
+		&cli.StringFlag{Name: "progress", Value: "auto", EnvVars: []string{"BUILDKIT_PROGRESS"}, Usage: "progress output: auto, plain, tty, quiet or rawjson"},
+		&cli.StringSliceFlag{Name: "ssh", Usage: "SSH agent socket or keys to expose to the build"},
+		&cli.BoolFlag{Name: "dry-run", Usage: "print what would be built without building"},
+	}
+}
+
+func showTag(c *cli.Context) error {
+	if c.NArg() < 1 {
+		return cli.Exit("show-tag needs at least one package directory", 2)
+	}
+	opts, err := loaderOptions(c)
+	if err != nil {
+		return err
+	}
+	loader := frontend.NewLoader(opts)
+	defer loader.Close()
+	for _, dir := range c.Args().Slice() {
+		p, err := loader.Load(dir)
+		if err != nil {
+			return err
+		}
+		tag := p.Tag()
+		if c.Bool("canonical") {
+			tag = p.FullTag()
+		}
+		fmt.Fprintln(c.App.Writer, tag)
+	}
+	return nil
+}
+
+// loaderOptions maps the pkg flags (given before or after the subcommand) onto frontend.Options.
+func loaderOptions(c *cli.Context) (frontend.Options, error) {
+	network, err := boolPair(c, "network", "nonetwork")
+	if err != nil {
+		return frontend.Options{}, err
+	}
+	disableCache, err := boolPair(c, "disable-cache", "enable-cache")
+	if err != nil {
+		return frontend.Options{}, err
+	}
+	opts := frontend.Options{
+		BuildYML:     flagString(c, "build-yml"),
+		Org:          flagString(c, "org"),
+		Hash:         flagString(c, "hash"),
+		Tag:          flagString(c, "tag"),
+		Dev:          flagBool(c, "dev"),
+		HashPath:     flagString(c, "hash-path"),
+		HashCommit:   flagString(c, "hash-commit"),
+		ForceDirty:   flagBool(c, "force-dirty"),
+		Network:      network,
+		DisableCache: disableCache,
+	}
+	if opts.Dev {
+		opts.User = currentUser()
+	}
+	return opts, nil
+}
+
+func currentUser() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "dev"
+}
+
+// boolPair resolves a flag and its negation (--network/--nonetwork): nil when neither was given.
+func boolPair(c *cli.Context, positive, negative string) (*bool, error) {
+	posCtx, negCtx := setIn(c, positive), setIn(c, negative)
+	switch {
+	case posCtx != nil && negCtx != nil:
+		return nil, cli.Exit(fmt.Sprintf("cannot set both --%s and --%s", positive, negative), 2)
+	case posCtx != nil:
+		v := posCtx.Bool(positive)
+		return &v, nil
+	case negCtx != nil:
+		v := !negCtx.Bool(negative)
+		return &v, nil
+	}
+	return nil, nil
+}
+
+// setIn returns the innermost command context in which the flag was given (by flag or environment), or nil.
+func setIn(c *cli.Context, name string) *cli.Context {
+	for _, ctx := range c.Lineage() {
+		if ctx.Command == nil && ctx.App == nil {
+			continue
+		}
+		for _, n := range ctx.LocalFlagNames() {
+			if n == name {
+				return ctx
+			}
+		}
+	}
+	for _, ctx := range c.Lineage() {
+		if ctx.IsSet(name) {
+			return ctx
+		}
+	}
+	return nil
+}
+
+func flagString(c *cli.Context, name string) string {
+	if ctx := setIn(c, name); ctx != nil {
+		return ctx.String(name)
+	}
+	return c.String(name)
+}
+
+func flagBool(c *cli.Context, name string) bool {
+	if ctx := setIn(c, name); ctx != nil {
+		return ctx.Bool(name)
+	}
+	return c.Bool(name)
+}

@@ -1,0 +1,95 @@
+// Package e2e drives the real lkpkg binary, built once per test run, the way a user or a Makefile would.
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// lkpkgBin is the binary under test: $LKPKG_BIN if set (CI passes the one `make` built), else built here.
+var lkpkgBin string
+
+func TestMain(m *testing.M) {
+	code, err := run(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func run(m *testing.M) (int, error) {
+	if bin := os.Getenv("LKPKG_BIN"); bin != "" {
+		abs, err := filepath.Abs(bin)
+		if err != nil {
+			return 0, err
+		}
+		lkpkgBin = abs
+		return m.Run(), nil
+	}
+	dir, err := os.MkdirTemp("", "lkpkg-e2e-bin")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	lkpkgBin = filepath.Join(dir, "lkpkg")
+	build := exec.Command("go", "build", "-mod=vendor", "-tags", "containers_image_openpgp", "-o", lkpkgBin, "../cmd/lkpkg")
+	if out, err := build.CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("building lkpkg: %v\n%s", err, out)
+	}
+	return m.Run(), nil
+}
+
+// result is one finished lkpkg run.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// lkpkg runs the binary in dir with extra environment entries.
+func lkpkg(t *testing.T, dir string, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(lkpkgBin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(testEnv(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running lkpkg %v: %v", args, err)
+	}
+	if strings.Contains(stderr.String(), "panic:") || strings.Contains(stderr.String(), "goroutine ") {
+		t.Fatalf("lkpkg %v panicked:\n%s", args, stderr.String())
+	}
+	return result{stdout.String(), stderr.String(), code}
+}
+
+// mustLkpkg runs lkpkg and fails the test unless it succeeds.
+func mustLkpkg(t *testing.T, dir string, env []string, args ...string) string {
+	t.Helper()
+	r := lkpkg(t, dir, env, args...)
+	if r.code != 0 {
+		t.Fatalf("lkpkg %v: exit %d\n%s", args, r.code, r.stderr)
+	}
+	return r.stdout
+}
+
+// testEnv is the environment without variables that would change lkpkg's behaviour behind a test's back.
+func testEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "LINUXKIT_") || strings.HasPrefix(kv, "GIT_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
+}

@@ -1,0 +1,3 @@
+#!/bin/sh
+echo "svc running"
+exec sleep 3600
