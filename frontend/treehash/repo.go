@@ -25,6 +25,7 @@ type Repo struct {
 	status    func() (*status, error)
 	tracked   func() ([]string, error)
 	quotePath func() (bool, error)
+	describe  func() (Description, error)
 }
 
 // status is what the work tree looks like against HEAD, for the whole
@@ -40,6 +41,7 @@ func newRepo(rs *Repos, top string) *Repo {
 	r.status = sync.OnceValues(r.loadStatus)
 	r.tracked = sync.OnceValues(r.loadTracked)
 	r.quotePath = sync.OnceValues(r.loadQuotePath)
+	r.describe = sync.OnceValues(r.loadDescription)
 	return r
 }
 

@@ -1,0 +1,316 @@
+package frontend
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/semver"
+
+	"github.com/lkpkg/lkpkg/proxyargs"
+)
+
+// Labels lkpkg puts on every image. The first two are linuxkit's; the version labels name lkpkg, not linuxkit.
+const (
+	LabelSource       = "org.opencontainers.image.source"
+	LabelRevision     = "org.opencontainers.image.revision"
+	LabelToolVersion  = "org.mobyproject.lkpkg.version"
+	LabelToolRevision = "org.mobyproject.lkpkg.revision"
+)
+
+// BuildOptions are the `pkg build` flags that change what is built.
+type BuildOptions struct {
+	Platforms     string   // --platforms: comma-separated os/arch, replaces build.yml arches
+	SkipPlatforms string   // --skip-platforms: comma-separated linux/<arch> removed from build.yml arches
+	Dockerfile    string   // --dockerfile: replaces build.yml's
+	BuildArgFiles []string // --build-arg-file, in order; later files win
+	Environ       []string // the caller's environment: proxy variables and SOURCE_DATE_EPOCH
+	ToolVersion   string   // lkpkg's version and commit, for the version labels
+	ToolRevision  string
+}
+
+// BuildPlan is everything needed to build one package, as plain data: what the executor consumes.
+type BuildPlan struct {
+	Package      *Package
+	ContextDir   string        // the package directory
+	ExtraSources []ExtraSource // copied into the context at their destinations
+	Dockerfile   string        // slash path relative to the context
+	Platforms    []string      // os/arch[/variant]; empty means nothing to build
+	BuildArgs    map[string]string
+	Labels       map[string]string
+	Network      bool // false: every RUN in a network namespace with loopback only
+	NoCache      bool
+	// SourceDateEpoch clamps timestamps for reproducible images: $SOURCE_DATE_EPOCH, else the commit time of the
+	// package's last change, else zero (outside git).
+	SourceDateEpoch time.Time
+}
+
+// Plan turns a loaded package and the build flags into a BuildPlan.
+func (l *Loader) Plan(p *Package, o BuildOptions) (*BuildPlan, error) {
+	plan := &BuildPlan{Package: p, ContextDir: p.Dir, ExtraSources: p.ExtraSources,
+		Network: p.Network, NoCache: p.DisableCache}
+	var err error
+	if plan.Platforms, err = platforms(p, o); err != nil {
+		return nil, err
+	}
+	if plan.Dockerfile, err = dockerfile(p, o.Dockerfile); err != nil {
+		return nil, err
+	}
+	if plan.BuildArgs, err = l.buildArgs(p, o); err != nil {
+		return nil, err
+	}
+	if plan.Labels, err = labels(p, o); err != nil {
+		return nil, err
+	}
+	if plan.SourceDateEpoch, err = l.sourceDateEpoch(p, o.Environ); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+// platforms applies --platforms or --skip-platforms to build.yml's arches.
+func platforms(p *Package, o BuildOptions) ([]string, error) {
+	if o.Platforms != "" && o.SkipPlatforms != "" {
+		return nil, fmt.Errorf("--platforms and --skip-platforms cannot be combined: use one")
+	}
+	if o.Platforms != "" {
+		var out []string
+		for _, pl := range splitList(o.Platforms) {
+			if err := checkPlatform(pl); err != nil {
+				return nil, fmt.Errorf("--platforms: %w", err)
+			}
+			out = appendUnique(out, pl)
+		}
+		return out, nil
+	}
+	skip := map[string]bool{}
+	for _, pl := range splitList(o.SkipPlatforms) {
+		arch, ok := strings.CutPrefix(pl, "linux/")
+		if !ok || !KnownArch(arch) {
+			return nil, fmt.Errorf("--skip-platforms: %q is not linux/<arch> (e.g. linux/s390x)", pl)
+		}
+		skip[arch] = true
+	}
+	var out []string
+	for _, a := range p.Spec.Arches {
+		if !skip[a] {
+			out = appendUnique(out, "linux/"+a)
+		}
+	}
+	return out, nil
+}
+
+func checkPlatform(pl string) error {
+	parts := strings.Split(pl, "/")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] != "linux" || !KnownArch(parts[1]) {
+		return fmt.Errorf("%q is not a Linux platform such as linux/amd64 or linux/arm/v7", pl)
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func appendUnique(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// PlatformArch is the architecture part of an os/arch[/variant] platform.
+func PlatformArch(platform string) string {
+	parts := strings.Split(platform, "/")
+	if len(parts) < 2 {
+		return platform
+	}
+	return parts[1]
+}
+
+// HostPlatform is linux/<GOARCH> of this binary.
+func HostPlatform() string { return "linux/" + runtime.GOARCH }
+
+// dockerfile resolves the Dockerfile (flag over build.yml) and checks it is a file inside the package.
+func dockerfile(p *Package, override string) (string, error) {
+	rel, source := p.Spec.Dockerfile, p.Spec.File+": dockerfile"
+	if override != "" {
+		rel, source = override, "--dockerfile"
+	}
+	abs, err := SubPath(p.Dir, rel)
+	if err != nil {
+		return "", fmt.Errorf("%s %q: must be a relative path inside the package directory %s", source, rel, p.Dir)
+	}
+	st, err := os.Stat(abs)
+	if err != nil || !st.Mode().IsRegular() {
+		return "", fmt.Errorf("%s %q: no such file in %s", source, rel, p.Dir)
+	}
+	return filepath.ToSlash(filepath.Clean(rel)), nil
+}
+
+// buildArgs applies linuxkit's precedence: proxy variables < build.yml buildArgs < --build-arg-file (in order) <
+// automatic args, which are only set when absent.
+func (l *Loader) buildArgs(p *Package, o BuildOptions) (map[string]string, error) {
+	args := proxyargs.FromEnv(o.Environ)
+	if p.Spec.BuildArgs != nil {
+		resolved, err := l.ResolveBuildArgs(*p.Spec.BuildArgs, p.Dir, p.Spec.File+": buildArgs")
+		if err != nil {
+			return nil, err
+		}
+		setArgs(args, resolved)
+	}
+	for _, f := range o.BuildArgFiles {
+		entries, err := ReadBuildArgFile(f)
+		if err != nil {
+			return nil, err
+		}
+		abs, _ := filepath.Abs(f)
+		resolved, err := l.ResolveBuildArgs(entries, filepath.Dir(abs), f)
+		if err != nil {
+			return nil, err
+		}
+		setArgs(args, resolved)
+	}
+	auto, err := l.autoArgs(p)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range auto {
+		if _, set := args[k]; !set {
+			args[k] = v
+		}
+	}
+	return args, nil
+}
+
+func setArgs(m map[string]string, args []BuildArg) {
+	for _, a := range args {
+		m[a.Key] = a.Value
+	}
+}
+
+// autoArgs are SOURCE, REVISION, GOPKGVERSION, PKG_HASH and PKG_IMAGE, as linuxkit sets them.
+func (l *Loader) autoArgs(p *Package) (map[string]string, error) {
+	auto := map[string]string{"PKG_IMAGE": p.Org + "/" + p.Image}
+	if p.Spec.GitRepo != "" {
+		auto["SOURCE"] = p.Spec.GitRepo
+	}
+	if p.Hash != "" {
+		auto["PKG_HASH"] = p.Hash
+	}
+	if !p.InGit {
+		return auto, nil
+	}
+	if !p.Dirty {
+		auto["REVISION"] = p.Commit
+	}
+	v, err := l.goPkgVersion(p)
+	if err != nil {
+		return nil, err
+	}
+	auto["GOPKGVERSION"] = v
+	return auto, nil
+}
+
+// goPkgVersion is what linuxkit means GOPKGVERSION to be (its git describe call never matches, so it always
+// yields v0.0.0-…): the semver tag at HEAD, else a Go pseudo-version based on the latest semver tag reachable
+// from HEAD, with the commit time in UTC.
+func (l *Loader) goPkgVersion(p *Package) (string, error) {
+	repo, err := l.repos.Open(p.Dir)
+	if err != nil {
+		return "", err
+	}
+	info, err := repo.Describe()
+	if err != nil {
+		return "", err
+	}
+	return GoPkgVersion(info.LastTag, info.TagAtHead, info.CommitTime, info.Commit), nil
+}
+
+// GoPkgVersion computes a Go module version for commit: lastTag itself when it points at the commit, otherwise a
+// pseudo-version (v0.0.0-<time>-<rev>, vX.Y.(Z+1)-0.<time>-<rev>, or vX.Y.Z-pre.0.<time>-<rev>).
+func GoPkgVersion(lastTag string, tagAtHead bool, commitTime time.Time, commit string) string {
+	// Only full vMAJOR.MINOR.PATCH tags count (semver accepts the v1.2 shorthand, git describe's pattern does not).
+	if lastTag != "" && semver.Canonical(lastTag) != strings.TrimSuffix(lastTag, semver.Build(lastTag)) {
+		lastTag = ""
+	}
+	if lastTag != "" && tagAtHead {
+		return lastTag
+	}
+	rev := commit
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	return module.PseudoVersion("", lastTag, commitTime, rev)
+}
+
+// labels are linuxkit's source/revision labels, the config label and lkpkg's version labels.
+func labels(p *Package, o BuildOptions) (map[string]string, error) {
+	m := map[string]string{LabelToolVersion: orUnknown(o.ToolVersion), LabelToolRevision: orUnknown(o.ToolRevision)}
+	if p.InGit && p.Spec.GitRepo != "" {
+		m[LabelSource] = p.Spec.GitRepo
+	}
+	if p.InGit && !p.Dirty {
+		m[LabelRevision] = p.Commit
+	}
+	cfg, err := p.Spec.ConfigLabelValue()
+	if err != nil {
+		return nil, fmt.Errorf("%s: config: %w", p.Spec.File, err)
+	}
+	if cfg != "" {
+		m[ConfigLabel] = cfg
+	}
+	return m, nil
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+// sourceDateEpoch reads $SOURCE_DATE_EPOCH, else the time of the last commit touching the package.
+func (l *Loader) sourceDateEpoch(p *Package, environ []string) (time.Time, error) {
+	for _, kv := range environ {
+		if v, ok := strings.CutPrefix(kv, "SOURCE_DATE_EPOCH="); ok && v != "" {
+			secs, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || secs < 0 {
+				return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a non-negative number of seconds since 1970", v)
+			}
+			return time.Unix(secs, 0).UTC(), nil
+		}
+	}
+	if !p.InGit {
+		return time.Time{}, nil
+	}
+	repo, err := l.repos.Open(p.Dir)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return repo.LastChange(p.Dir, p.HashCommit)
+}
+
+// SortedKeys returns m's keys in order, for stable output.
+func SortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

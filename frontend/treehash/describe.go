@@ -1,0 +1,47 @@
+package treehash
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Description is what a Go module version of HEAD is made from.
+type Description struct {
+	Commit     string    // HEAD commit id
+	CommitTime time.Time // HEAD committer time, UTC
+	LastTag    string    // nearest semver-looking tag (vX.Y.Z…) reachable from HEAD, or ""
+	TagAtHead  bool      // LastTag points at HEAD itself
+}
+
+// describeRE parses `git describe --long`: <tag>-<commits since>-g<abbrev>.
+var describeRE = regexp.MustCompile(`^(.+)-(\d+)-g[0-9a-f]+$`)
+
+// Describe reports HEAD's commit, its time and the nearest semver tag, in two git processes per repository.
+func (r *Repo) Describe() (Description, error) { return r.describe() }
+
+func (r *Repo) loadDescription() (Description, error) {
+	out, err := r.rs.run(r.top, "log", "-1", "--format=%H %ct", "HEAD")
+	if err != nil {
+		return Description{}, fmt.Errorf("%s: cannot read HEAD: %w", r.top, err)
+	}
+	fields := strings.Fields(string(out))
+	if len(fields) != 2 {
+		return Description{}, fmt.Errorf("%s has no commit yet: commit the package first", r.top)
+	}
+	secs, err := strconv.ParseInt(fields[1], 10, 64)
+	if err != nil {
+		return Description{}, fmt.Errorf("unexpected git log output %q", out)
+	}
+	d := Description{Commit: fields[0], CommitTime: time.Unix(secs, 0).UTC()}
+	// No matching tag is not an error: describe exits non-zero and the version is based on v0.0.0.
+	out, err = r.rs.run(r.top, "describe", "--tags", "--long", "--match", "v[0-9]*.[0-9]*.[0-9]*", "HEAD")
+	if err == nil {
+		if m := describeRE.FindStringSubmatch(strings.TrimSpace(string(out))); m != nil {
+			d.LastTag, d.TagAtHead = m[1], m[2] == "0"
+		}
+	}
+	return d, nil
+}
