@@ -146,7 +146,27 @@ func (r *Repo) IsDirty(dir string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if strings.ContainsAny(rel, "*?[\\") {
+		return r.isDirtyGlob(rel)
+	}
 	return hasUnder(st.sorted, rel), nil
+}
+
+// isDirtyGlob asks git the way linuxkit does, for a directory whose name git
+// reads as a glob pattern: linuxkit's pathspec "pkg/a*" also covers "pkg/ab".
+func (r *Repo) isDirtyGlob(rel string) (bool, error) {
+	_, err := r.rs.run(r.top, "diff", "--no-ext-diff", "--exit-code", "--quiet", "HEAD", "--", rel)
+	if exitCode(err) == 1 {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	_, err = r.rs.run(r.top, "ls-files", "--exclude-standard", "--others", "--error-unmatch", "--", rel)
+	if exitCode(err) == 1 {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // loadStatus lists, for the whole repository at once, the tracked files that

@@ -157,6 +157,14 @@ func TestMatchesLinuxkit(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, []string{"", "pkg", "pkg/ab"}},
+		{"intent to add", func(g *gitRepo) {
+			g.write("pkg/a-b/new", "new\n")
+			g.git("add", "-N", "pkg/a-b/new")
+		}, []string{"", "pkg", "pkg/a-b"}},
+		{"assume unchanged", func(g *gitRepo) {
+			g.git("update-index", "--assume-unchanged", "pkg/ab/x")
+			g.write("pkg/ab/x", "hidden change\n")
+		}, nil},
 		{"top level only", func(g *gitRepo) { g.write("README", "changed\n") }, []string{""}},
 		{"merge conflict", func(g *gitRepo) {
 			g.git("checkout", "-q", "-b", "side", "HEAD~1")
@@ -617,5 +625,28 @@ func TestHasUnder(t *testing.T) {
 	}
 	if hasUnder(nil, "") {
 		t.Error("hasUnder(nil, \"\") = true")
+	}
+}
+
+// TestGlobDirectoryNames: linuxkit passes the package directory to git as a
+// pathspec, so "pkg/a*" is dirty when "pkg/ab" is; treehash does the same.
+// (An untracked "pkg/qq/new" does not make "pkg/q?" dirty in git's eyes.)
+func TestGlobDirectoryNames(t *testing.T) {
+	g := baseRepo(t)
+	g.write("pkg/a*/build.yml", "image: star\n")
+	g.write("pkg/[ab]/build.yml", "image: class\n")
+	g.write("pkg/q?/build.yml", "image: q\n")
+	g.commitAll("globs")
+	dirs := []string{"pkg/a*", "pkg/[ab]", "pkg/q?"}
+	clean := New()
+	defer clean.Close()
+	checkAgainstReference(t, g, clean, dirs, "HEAD")
+	g.write("pkg/ab/x", "changed\n")
+	g.write("pkg/qq/new", "untracked\n")
+	rs := New()
+	defer rs.Close()
+	checkAgainstReference(t, g, rs, dirs, "HEAD")
+	if got := dirtyDirs(t, g, dirs); !slices.Equal(got, []string{"pkg/a*"}) {
+		t.Errorf("dirty = %q", got)
 	}
 }
