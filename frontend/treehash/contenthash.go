@@ -35,7 +35,7 @@ func (r *Repo) ContentHash(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	st, err := r.status()
+	untracked, err := r.untracked()
 	if err != nil {
 		return "", err
 	}
@@ -45,7 +45,7 @@ func (r *Repo) ContentHash(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	untrackedOut, err := r.lsFilesOutput(under(st.untracked, rel))
+	untrackedOut, err := r.lsFilesOutput(under(untracked, rel))
 	if err != nil {
 		return "", err
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,23 +23,21 @@ type Repo struct {
 	relMu sync.Mutex
 	rels  map[string]string // directory argument → slash path relative to top
 
-	status    func() (*status, error)
-	tracked   func() ([]string, error)
+	// Whole-repository listings, slash paths relative to the top level,
+	// each computed at most once.
+	changed   func() ([]string, error) // tracked files differing from HEAD, staged or not
+	untracked func() ([]string, error) // untracked files that are not ignored, in git's order
+	tracked   func() ([]string, error) // the index, in git's order
+	dirty     func() ([]string, error) // changed and untracked, sorted, for prefix tests
 	quotePath func() (bool, error)
-}
-
-// status is what the work tree looks like against HEAD, for the whole
-// repository, as sorted slash paths relative to the top level.
-type status struct {
-	changed   []string // tracked files differing from HEAD, staged or not
-	untracked []string // untracked, not ignored files, in git's order
-	sorted    []string // changed and untracked, sorted, for prefix queries
 }
 
 func newRepo(rs *Repos, top string) *Repo {
 	r := &Repo{rs: rs, top: top, cat: &catFile{rs: rs, dir: top}, rels: map[string]string{}}
-	r.status = sync.OnceValues(r.loadStatus)
+	r.changed = sync.OnceValues(r.loadChanged)
+	r.untracked = sync.OnceValues(r.loadUntracked)
 	r.tracked = sync.OnceValues(r.loadTracked)
+	r.dirty = sync.OnceValues(r.loadDirty)
 	r.quotePath = sync.OnceValues(r.loadQuotePath)
 	return r
 }
@@ -72,8 +71,8 @@ func (r *Repo) TreeHash(dir, commit string) (string, error) {
 	if commit == "" {
 		commit = "HEAD"
 	}
-	if strings.ContainsAny(commit, "\n\r\x00") {
-		return "", fmt.Errorf("invalid commit %q", commit)
+	if strings.ContainsAny(commit, "\n\r\x00") || strings.HasPrefix(commit, "-") {
+		return "", fmt.Errorf("invalid commit %q: give a branch, tag or commit id", commit)
 	}
 	rel, err := r.rel(dir)
 	if err != nil {
@@ -142,61 +141,72 @@ func (r *Repo) IsDirty(dir string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	st, err := r.status()
-	if err != nil {
-		return false, err
-	}
 	if strings.ContainsAny(rel, "*?[\\") {
 		return r.isDirtyGlob(rel)
 	}
-	return hasUnder(st.sorted, rel), nil
+	dirty, err := r.dirty()
+	if err != nil {
+		return false, err
+	}
+	return hasUnder(dirty, rel), nil
 }
 
 // isDirtyGlob asks git the way linuxkit does, for a directory whose name git
 // reads as a glob pattern: linuxkit's pathspec "pkg/a*" also covers "pkg/ab".
 func (r *Repo) isDirtyGlob(rel string) (bool, error) {
-	_, err := r.rs.run(r.top, "diff", "--no-ext-diff", "--exit-code", "--quiet", "HEAD", "--", rel)
+	if _, err := r.Head(); err != nil {
+		return false, err
+	}
+	pathspec := filepath.Join(r.top, filepath.FromSlash(rel)) // absolute, as linuxkit: no ":" magic
+	_, err := r.rs.run(r.top, "diff", "--no-ext-diff", "--exit-code", "--quiet", "HEAD", "--", pathspec)
 	if exitCode(err) == 1 {
 		return true, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	_, err = r.rs.run(r.top, "ls-files", "--exclude-standard", "--others", "--error-unmatch", "--", rel)
+	_, err = r.rs.run(r.top, "ls-files", "--exclude-standard", "--others", "--error-unmatch", "--", pathspec)
 	if exitCode(err) == 1 {
 		return false, nil
 	}
 	return err == nil, err
 }
 
-// loadStatus lists, for the whole repository at once, the tracked files that
-// differ from HEAD and the untracked files, running both git processes at once.
-func (r *Repo) loadStatus() (*status, error) {
+// loadDirty merges the changed and the untracked files, listing both at once.
+func (r *Repo) loadDirty() ([]string, error) {
 	if _, err := r.Head(); err != nil {
 		return nil, err
 	}
-	var st status
-	var diffErr error
 	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		var out []byte
-		out, diffErr = r.rs.run(r.top, "diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", "HEAD", "--")
-		st.changed = splitZ(out)
-	}()
-	out, err := r.rs.run(r.top, "ls-files", "-z", "--others", "--exclude-standard")
+	go func() { defer close(done); _, _ = r.untracked() }()
+	changed, err := r.changed()
 	<-done
-	if diffErr != nil {
-		return nil, fmt.Errorf("cannot tell whether %s has uncommitted changes: %w", r.top, diffErr)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("cannot list untracked files of %s: %w", r.top, err)
+		return nil, err
 	}
-	st.untracked = splitZ(out)
-	st.sorted = make([]string, 0, len(st.changed)+len(st.untracked))
-	st.sorted = append(append(st.sorted, st.changed...), st.untracked...)
-	sort.Strings(st.sorted)
-	return &st, nil
+	untracked, err := r.untracked()
+	if err != nil {
+		return nil, err
+	}
+	all := append(slices.Clip(changed), untracked...)
+	sort.Strings(all)
+	return all, nil
+}
+
+func (r *Repo) loadChanged() ([]string, error) {
+	out, err := r.rs.run(r.top, "diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", "HEAD", "--")
+	if err != nil {
+		return nil, fmt.Errorf("cannot tell whether %s has uncommitted changes: %w", r.top, err)
+	}
+	return splitZ(out), nil
+}
+
+func (r *Repo) loadUntracked() ([]string, error) {
+	out, err := r.rs.run(r.top, "ls-files", "-z", "--others", "--exclude-standard")
+	if err != nil {
+		return nil, fmt.Errorf("cannot list the untracked files of %s: %w", r.top, err)
+	}
+	return splitZ(out), nil
 }
 
 // hasUnder reports whether sorted holds rel itself or a path below it ("a/b"
@@ -232,7 +242,7 @@ func under(list []string, rel string) []string {
 func (r *Repo) loadTracked() ([]string, error) {
 	out, err := r.rs.run(r.top, "ls-files", "-z")
 	if err != nil {
-		return nil, fmt.Errorf("cannot list tracked files of %s: %w", r.top, err)
+		return nil, fmt.Errorf("cannot list the tracked files of %s: %w", r.top, err)
 	}
 	return splitZ(out), nil
 }

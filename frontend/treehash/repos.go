@@ -93,9 +93,18 @@ func (rs *Repos) Open(dir string) (*Repo, error) {
 	if err != nil {
 		return nil, err
 	}
+	// git runs in the nearest existing directory: dir may be a file (an
+	// extra source), or gone from the work tree (hashed at an older commit).
 	start := real
-	if fi, err := os.Stat(real); err != nil || !fi.IsDir() {
-		start = filepath.Dir(real) // a file, or a path gone from the work tree
+	for {
+		if fi, err := os.Stat(start); err == nil && fi.IsDir() {
+			break
+		}
+		parent := filepath.Dir(start)
+		if parent == start {
+			break
+		}
+		start = parent
 	}
 
 	rs.mu.Lock()

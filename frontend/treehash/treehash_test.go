@@ -211,6 +211,16 @@ func TestHashCommit(t *testing.T) {
 			checkAgainstReference(t, g, rs, dirs, commit)
 		})
 	}
+	// A fresh cache opened on a directory gone from the work tree.
+	gone := New()
+	defer gone.Close()
+	rg, err := gone.Open(g.path("pkg/a.b/deeper"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := rg.TreeHash(g.path("pkg/a.b"), "HEAD~1"); err != nil || len(got) != 40 {
+		t.Errorf("TreeHash(gone dir, HEAD~1) = %q, %v", got, err)
+	}
 	r, err := rs.Open(g.dir)
 	if err != nil {
 		t.Fatal(err)
@@ -256,6 +266,7 @@ func TestErrors(t *testing.T) {
 		{"", "nosuchbranch", `commit "nosuchbranch" does not exist`},
 		{"pkg/a", "0123456789012345678901234567890123456789", "does not exist"},
 		{"pkg/a", "HEAD\nHEAD", "invalid commit"},
+		{"pkg/a", "--output=/tmp/x", "invalid commit"},
 	}
 	for _, tt := range tests {
 		_, err := r.TreeHash(g.path(tt.dir), tt.commit)
