@@ -122,7 +122,7 @@ func (rs *Repos) Open(dir string) (*Repo, error) {
 			return nil, fmt.Errorf("%s: %w", dir, ErrNotInGit)
 		}
 		if rel, err := filepath.Rel(cand, real); err == nil && firstElem(rel) == ".git" {
-			return nil, fmt.Errorf("%s is inside the .git directory of %s, not in its work tree: %w", dir, cand, ErrNotInGit)
+			return nil, fmt.Errorf("%s is inside the .git directory of %s, not in its work tree", dir, cand)
 		}
 		key = cand
 	}
@@ -139,7 +139,8 @@ func (rs *Repos) Open(dir string) (*Repo, error) {
 	}
 	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
 	if len(lines) < 3 || lines[0] != "true" {
-		return nil, fmt.Errorf("%s: %w", abs, ErrNotInGit)
+		// linuxkit fails here too, rather than tagging the package "latest".
+		return nil, fmt.Errorf("%s is not in the work tree of its git repository (git rev-parse said %q)", abs, out)
 	}
 	format := lines[len(lines)-1]
 	top := strings.Join(lines[1:len(lines)-1], "\n") // a top-level path may itself hold a newline
