@@ -3,6 +3,7 @@ package treehash
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -680,4 +681,94 @@ func TestGitDirEnvironment(t *testing.T) {
 	if got := dirtyDirs(t, g, []string{"pkg/a", "pkg/ab"}); !slices.Equal(got, []string{"pkg/ab"}) {
 		t.Errorf("dirty = %q", got)
 	}
+}
+
+// TestUninitialisedSubmodule: a submodule that is not checked out is an empty
+// directory whose tree entry is a commit of another repository; linuxkit's
+// ls-tree gives that commit id, and so does TreeHash.
+func TestUninitialisedSubmodule(t *testing.T) {
+	g := baseRepo(t)
+	foreign := "0123456789abcdef0123456789abcdef01234567"
+	g.git("update-index", "--add", "--cacheinfo", "160000,"+foreign+",pkg/sub")
+	g.git("commit", "-q", "-m", "submodule")
+	if err := os.MkdirAll(g.path("pkg/sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rs := New()
+	defer rs.Close()
+	checkAgainstReference(t, g, rs, []string{"pkg", "pkg/sub"}, "HEAD")
+	r, _ := rs.Open(g.path("pkg/sub"))
+	if got, err := r.TreeHash(g.path("pkg/sub"), ""); err != nil || got != foreign {
+		t.Errorf("TreeHash(submodule) = %q, %v; want %s", got, err, foreign)
+	}
+}
+
+// TestRandomTrees compares every directory of randomly built and changed
+// work trees with linuxkit's answers.
+func TestRandomTrees(t *testing.T) {
+	names := []string{"a", "b", "a b", "a-b", "a.b", "ab", "é", "x\ty", "Z", "_", "0", "q\"", "long name with spaces", "ü/"}
+	for seed := range 6 {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			t.Parallel()
+			rnd := rand.New(rand.NewPCG(uint64(seed), 42))
+			pick := func() string { return strings.TrimSuffix(names[rnd.IntN(len(names))], "/") }
+			g := newGitRepo(t)
+			g.write(".gitignore", "*.o\nign/\n")
+			dirSet := map[string]bool{"": true}
+			var files []string
+			for range 40 {
+				depth := 1 + rnd.IntN(3)
+				var parts []string
+				for range depth {
+					parts = append(parts, pick())
+				}
+				p := strings.Join(parts, "/")
+				if fi, err := os.Stat(g.path(p)); err == nil && fi.IsDir() {
+					continue
+				}
+				if hasFileAncestor(g, parts) {
+					continue
+				}
+				g.write(p, fmt.Sprintf("content %d\n", rnd.IntN(5)))
+				files = append(files, p)
+				for i := 1; i < depth; i++ {
+					dirSet[strings.Join(parts[:i], "/")] = true
+				}
+			}
+			g.commitAll("random")
+			for _, f := range files {
+				switch rnd.IntN(8) {
+				case 0:
+					g.write(f, "modified\n")
+				case 1:
+					g.remove(f)
+				case 2:
+					g.write(f, "staged\n")
+					g.git("add", "--", f)
+				case 3:
+					g.write(filepath.Dir(f)+"/new "+pick(), "untracked\n")
+				case 4:
+					g.write(filepath.Dir(f)+"/x.o", "ignored\n")
+				}
+			}
+			var dirs []string
+			for d := range dirSet {
+				dirs = append(dirs, d)
+			}
+			slices.Sort(dirs)
+			rs := New()
+			defer rs.Close()
+			checkAgainstReference(t, g, rs, dirs, "HEAD")
+			t.Logf("%d files, %d directories, dirty: %q", len(files), len(dirs), dirtyDirs(t, g, dirs))
+		})
+	}
+}
+
+func hasFileAncestor(g *gitRepo, parts []string) bool {
+	for i := 1; i < len(parts); i++ {
+		if fi, err := os.Stat(g.path(strings.Join(parts[:i], "/"))); err == nil && !fi.IsDir() {
+			return true
+		}
+	}
+	return false
 }
