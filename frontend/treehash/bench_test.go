@@ -34,35 +34,44 @@ func fortyPackages(b *testing.B, dirty bool) (*gitRepo, []string) {
 }
 
 // BenchmarkTags40 is the tag computation of 40 packages from a fresh Repos:
-// tree hash and dirty check, plus the content hash of dirty packages; one
-// package after the other, or all at once (the git listings of the dirty
-// check then overlap the tree lookups).
+// tree hash and dirty check, plus the content hash of dirty packages. The
+// packages go one after the other, all at once (the git listings of the dirty
+// check then overlap the tree lookups), or with all tree hashes in one batch.
 func BenchmarkTags40(b *testing.B) {
 	for _, dirty := range []bool{false, true} {
-		for _, parallel := range []bool{false, true} {
-			name := map[bool]string{false: "clean", true: "dirty"}[dirty]
-			if parallel {
-				name += "-concurrent"
-			}
+		for _, mode := range []string{"", "-concurrent", "-batched"} {
+			name := map[bool]string{false: "clean", true: "dirty"}[dirty] + mode
 			b.Run(name, func(b *testing.B) {
 				_, dirs := fortyPackages(b, dirty)
-				var procs int64
+				var procs int
 				for b.Loop() {
 					rs := New()
 					errs := make([]error, len(dirs))
 					var wg sync.WaitGroup
+					if mode == "-batched" {
+						r, err := rs.Open(dirs[0])
+						if err != nil {
+							b.Fatal(err)
+						}
+						if _, err := r.TreeHashes(dirs, "HEAD"); err != nil {
+							b.Fatal(err)
+						}
+					}
 					for i, d := range dirs {
-						if parallel {
-							wg.Go(func() { errs[i] = tag(rs, d, dirty) })
-						} else {
-							errs[i] = tag(rs, d, dirty)
+						switch mode {
+						case "-concurrent":
+							wg.Go(func() { errs[i] = tag(rs, d, dirty, true) })
+						case "-batched":
+							errs[i] = tag(rs, d, dirty, false)
+						default:
+							errs[i] = tag(rs, d, dirty, true)
 						}
 					}
 					wg.Wait()
 					if err := errors.Join(errs...); err != nil {
 						b.Fatal(err)
 					}
-					procs = rs.procs.Load()
+					procs = rs.GitProcesses()
 					if err := rs.Close(); err != nil {
 						b.Fatal(err)
 					}
@@ -73,13 +82,15 @@ func BenchmarkTags40(b *testing.B) {
 	}
 }
 
-func tag(rs *Repos, d string, wantDirty bool) error {
+func tag(rs *Repos, d string, wantDirty, treeHash bool) error {
 	r, err := rs.Open(d)
 	if err != nil {
 		return err
 	}
-	if _, err := r.TreeHash(d, "HEAD"); err != nil {
-		return err
+	if treeHash {
+		if _, err := r.TreeHash(d, "HEAD"); err != nil {
+			return err
+		}
 	}
 	dirty, err := r.IsDirty(d)
 	if err != nil {

@@ -54,57 +54,81 @@ func (r *Repo) IsTop(dir string) bool {
 
 // Head returns the commit id HEAD points to.
 func (r *Repo) Head() (string, error) {
-	oid, _, found, err := r.cat.lookup("HEAD^{commit}")
+	obj, err := r.cat.lookup("HEAD^{commit}")
 	if err != nil {
 		return "", err
 	}
-	if !found {
+	if !obj.found {
 		return "", fmt.Errorf("%s has no commit yet: commit the package first", r.top)
 	}
-	return oid, nil
+	return obj.oid, nil
 }
 
 // TreeHash returns the git object id of dir at commit ("" means HEAD): the id
-// of the tree `git ls-tree --full-tree <commit> -- <dir>` lists, or the
-// commit's root tree when dir is the top level. Only committed content counts.
+// `git ls-tree --full-tree <commit> -- <dir>` lists (a tree, or whatever else
+// the path names there, as linuxkit takes it), or the commit's root tree when
+// dir is the top level. Only committed content counts.
 func (r *Repo) TreeHash(dir, commit string) (string, error) {
+	ids, err := r.TreeHashes([]string{dir}, commit)
+	if err != nil {
+		return "", err
+	}
+	return ids[0], nil
+}
+
+// TreeHashes is TreeHash for many directories of the repository in one
+// exchange with git; it fails on the first directory that has no tree hash.
+func (r *Repo) TreeHashes(dirs []string, commit string) ([]string, error) {
 	if commit == "" {
 		commit = "HEAD"
 	}
 	if strings.ContainsAny(commit, "\n\r\x00") || strings.HasPrefix(commit, "-") {
-		return "", fmt.Errorf("invalid commit %q: give a branch, tag or commit id", commit)
+		return nil, fmt.Errorf("invalid commit %q: give a branch, tag or commit id", commit)
 	}
-	rel, err := r.rel(dir)
+	rels := make([]string, len(dirs))
+	var names []string // object names for cat-file
+	var asked []int    // index into dirs of each name
+	for i, dir := range dirs {
+		rel, err := r.rel(dir)
+		if err != nil {
+			return nil, err
+		}
+		rels[i] = rel
+		switch {
+		case rel == "":
+			names = append(names, commit+"^{tree}")
+		case strings.ContainsAny(rel, "\n\r"):
+			continue // cat-file's line protocol cannot carry it
+		default:
+			names = append(names, commit+":"+rel)
+		}
+		asked = append(asked, i)
+	}
+	// The commit itself comes last: it tells a missing path from a missing commit.
+	objs, err := r.cat.lookupAll(append(names, commit+"^{tree}"))
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	if rel == "" {
-		oid, _, found, err := r.cat.lookup(commit + "^{tree}")
-		if err != nil {
-			return "", err
-		}
-		if !found {
-			return "", r.missingCommit(commit)
-		}
-		return oid, nil
+	if !objs[len(objs)-1].found {
+		return nil, r.missingCommit(commit)
 	}
-	if !strings.ContainsAny(rel, "\n\r") {
-		oid, _, found, err := r.cat.lookup(commit + ":" + rel)
-		if err != nil {
-			return "", err
-		}
-		if found {
-			return oid, nil
-		}
-		if _, _, found, err := r.cat.lookup(commit + "^{tree}"); err != nil {
-			return "", err
-		} else if !found {
-			return "", r.missingCommit(commit)
+	ids := make([]string, len(dirs))
+	for j, i := range asked {
+		if objs[j].found {
+			ids[i] = objs[j].oid
 		}
 	}
-	// Missing, a submodule (whose commit is not in this repository), or a
-	// name cat-file's line protocol cannot carry: ask ls-tree, as linuxkit does.
-	return r.lsTree(dir, rel, commit)
+	for i, dir := range dirs {
+		if ids[i] != "" {
+			continue
+		}
+		// Missing, a submodule (whose commit is not in this repository), or
+		// a name cat-file cannot carry: ask ls-tree, as linuxkit does.
+		if ids[i], err = r.lsTree(dir, rels[i], commit); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
 }
 
 func (r *Repo) missingCommit(commit string) error {

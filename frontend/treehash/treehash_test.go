@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -771,4 +772,84 @@ func hasFileAncestor(g *gitRepo, parts []string) bool {
 		}
 	}
 	return false
+}
+
+func TestTreeHashes(t *testing.T) {
+	g := baseRepo(t)
+	rs := New()
+	defer rs.Close()
+	r, err := rs.Open(g.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, d := range baseDirs {
+		dirs = append(dirs, g.path(d))
+	}
+	for _, commit := range []string{"", "HEAD~1", "first"} {
+		ids, err := r.TreeHashes(dirs, commit)
+		if err != nil {
+			t.Fatalf("TreeHashes(%q): %v", commit, err)
+		}
+		for i, d := range dirs {
+			ref := commit
+			if ref == "" {
+				ref = "HEAD"
+			}
+			if want, _ := refTreeHash(t, d, ref); ids[i] != want {
+				t.Errorf("TreeHashes(%q)[%s] = %s, want %s", commit, baseDirs[i], ids[i], want)
+			}
+		}
+	}
+	g.write("pkg/new/x", "x")
+	_, err = r.TreeHashes(append(dirs, g.path("pkg/new")), "")
+	if err == nil || !strings.Contains(err.Error(), "pkg/new is not in git (commit it first)") {
+		t.Errorf("TreeHashes with an uncommitted package: %v", err)
+	}
+}
+
+// TestAmbiguousName: an ambiguous answer in the middle of a batch must not
+// leave later answers in the pipe for the next lookup.
+func TestAmbiguousName(t *testing.T) {
+	g := baseRepo(t)
+	blobs := t.TempDir()
+	var paths []string
+	for i := range 1500 {
+		p := filepath.Join(blobs, fmt.Sprint(i))
+		if err := os.WriteFile(p, []byte(fmt.Sprintf("blob %d\n", i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	cmd := exec.Command("git", "-C", g.dir, "hash-object", "-w", "--stdin-paths")
+	cmd.Stdin = strings.NewReader(strings.Join(paths, "\n") + "\n")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	prefix := ""
+	for _, oid := range strings.Fields(string(out)) {
+		if seen[oid[:4]] {
+			prefix = oid[:4]
+			break
+		}
+		seen[oid[:4]] = true
+	}
+	if prefix == "" {
+		t.Skip("no two blobs share a 4-digit prefix")
+	}
+	rs := New()
+	defer rs.Close()
+	r, err := rs.Open(g.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.cat.lookupAll([]string{"HEAD", prefix, "HEAD:pkg", "nope"}); err == nil || !strings.Contains(err.Error(), "ambiguous") {
+		t.Fatalf("lookup of ambiguous %s: %v", prefix, err)
+	}
+	want, _ := refTreeHash(t, g.path("pkg/ab"), "HEAD")
+	if got, err := r.TreeHash(g.path("pkg/ab"), ""); err != nil || got != want {
+		t.Errorf("TreeHash after an ambiguous name = %q, %v; want %s", got, err, want)
+	}
 }
