@@ -106,7 +106,7 @@ linuxkit_per_package() {
 show_tag() { "${lkpkg[@]}" pkg show-tag "${dirs[@]}"; }
 
 if [ $check = 1 ]; then
-	out=$(show_tag 2>"$work/err") || die "'${lkpkg[*]} pkg show-tag' failed: $(cat "$work/err")"
+	out=$(show_tag 2>"$work/err") || die "'${lkpkg[*]} pkg show-tag' failed (does this build have 'pkg show-tag' yet?): $(cat "$work/err")"
 	mapfile -t tags <<<"$out"
 	[ ${#tags[@]} = "$npkg" ] || die "expected $npkg tags from lkpkg, got ${#tags[@]}:
 $out"
