@@ -18,7 +18,7 @@ import (
 // opened are skipped.
 //
 // It reproduces linuxkit byte for byte, including that linuxkit reads git's
-// quoted output: a name git prints in C quotes (control characters, '"', '\\',
+// quoted output: a name git prints in C quotes (control characters, '"', '\',
 // and non-ASCII unless core.quotePath is false) does not exist under its quoted
 // spelling, so its content is skipped; and the whole listing is space-trimmed
 // before it is split into lines.

@@ -158,8 +158,13 @@ func (r *Repo) lsTree(dir, rel, commit string) (string, error) {
 
 // IsDirty reports whether dir differs from HEAD: a tracked file under it is
 // modified, staged or deleted (`git diff --quiet HEAD -- dir` fails), or it
-// holds untracked files that are not ignored. It only makes sense for HEAD:
-// linuxkit never calls a package dirty when hashing another commit.
+// holds untracked files that are not ignored; ignored files never count.
+// It only makes sense for HEAD: linuxkit never calls a package dirty when the
+// hash commit is not literally "HEAD" (even when it names the same commit).
+//
+// All directories share two whole-repository listings. A directory whose name
+// git reads as a glob ("pkg/a*") is asked the way linuxkit asks, with two git
+// processes, because linuxkit's pathspec also covers its namesakes.
 func (r *Repo) IsDirty(dir string) (bool, error) {
 	rel, err := r.rel(dir)
 	if err != nil {
