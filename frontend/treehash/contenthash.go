@@ -21,7 +21,8 @@ import (
 // quoted output: a name git prints in C quotes (control characters, '"', '\',
 // and non-ASCII unless core.quotePath is false) does not exist under its quoted
 // spelling, so its content is skipped; and the whole listing is space-trimmed
-// before it is split into lines.
+// before it is split into lines. Deciding whether git quotes a non-ASCII name
+// costs one `git config` process per repository.
 func (r *Repo) ContentHash(dir string) (string, error) {
 	rel, err := r.rel(dir)
 	if err != nil {
