@@ -1,7 +1,9 @@
 package treehash
 
 import (
+	"errors"
 	"fmt"
+	"sync"
 	"testing"
 )
 
@@ -32,44 +34,75 @@ func fortyPackages(b *testing.B, dirty bool) (*gitRepo, []string) {
 }
 
 // BenchmarkTags40 is the tag computation of 40 packages from a fresh Repos:
-// tree hash and dirty check, plus the content hash of dirty packages.
+// tree hash and dirty check, plus the content hash of dirty packages. The
+// packages go one after the other, all at once (the git listings of the dirty
+// check then overlap the tree lookups), or with all tree hashes in one batch.
 func BenchmarkTags40(b *testing.B) {
 	for _, dirty := range []bool{false, true} {
-		name := map[bool]string{false: "clean", true: "dirty"}[dirty]
-		b.Run(name, func(b *testing.B) {
-			_, dirs := fortyPackages(b, dirty)
-			var procs int64
-			for b.Loop() {
-				rs := New()
-				for _, d := range dirs {
-					r, err := rs.Open(d)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if _, err := r.TreeHash(d, "HEAD"); err != nil {
-						b.Fatal(err)
-					}
-					isDirty, err := r.IsDirty(d)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if isDirty != dirty {
-						b.Fatalf("%s: dirty = %v", d, isDirty)
-					}
-					if isDirty {
-						if _, err := r.ContentHash(d); err != nil {
+		for _, mode := range []string{"", "-concurrent", "-batched"} {
+			name := map[bool]string{false: "clean", true: "dirty"}[dirty] + mode
+			b.Run(name, func(b *testing.B) {
+				_, dirs := fortyPackages(b, dirty)
+				var procs int
+				for b.Loop() {
+					rs := New()
+					errs := make([]error, len(dirs))
+					var wg sync.WaitGroup
+					if mode == "-batched" {
+						r, err := rs.Open(dirs[0])
+						if err != nil {
+							b.Fatal(err)
+						}
+						if _, err := r.TreeHashes(dirs, "HEAD"); err != nil {
 							b.Fatal(err)
 						}
 					}
+					for i, d := range dirs {
+						switch mode {
+						case "-concurrent":
+							wg.Go(func() { errs[i] = tag(rs, d, dirty, true) })
+						case "-batched":
+							errs[i] = tag(rs, d, dirty, false)
+						default:
+							errs[i] = tag(rs, d, dirty, true)
+						}
+					}
+					wg.Wait()
+					if err := errors.Join(errs...); err != nil {
+						b.Fatal(err)
+					}
+					procs = rs.GitProcesses()
+					if err := rs.Close(); err != nil {
+						b.Fatal(err)
+					}
 				}
-				procs = rs.procs.Load()
-				if err := rs.Close(); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(procs), "git-procs/op")
-		})
+				b.ReportMetric(float64(procs), "git-procs/op")
+			})
+		}
 	}
+}
+
+func tag(rs *Repos, d string, wantDirty, treeHash bool) error {
+	r, err := rs.Open(d)
+	if err != nil {
+		return err
+	}
+	if treeHash {
+		if _, err := r.TreeHash(d, "HEAD"); err != nil {
+			return err
+		}
+	}
+	dirty, err := r.IsDirty(d)
+	if err != nil {
+		return err
+	}
+	if dirty != wantDirty {
+		return fmt.Errorf("%s: dirty = %v", d, dirty)
+	}
+	if dirty {
+		_, err = r.ContentHash(d)
+	}
+	return err
 }
 
 // BenchmarkTags40Linuxkit is the same work done linuxkit's way, one set of

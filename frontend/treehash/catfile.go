@@ -27,41 +27,80 @@ type catFile struct {
 
 var catFileArgs = []string{"cat-file", "--batch-check=%(objectname) %(objecttype)"}
 
+// object is cat-file's answer about one object name.
+type object struct {
+	oid, typ string
+	found    bool // false when git reports the name missing
+}
+
 // lookup resolves one object name (e.g. "HEAD:pkg/init" or "v1^{tree}").
-// found is false when git reports it missing.
-func (c *catFile) lookup(name string) (oid, typ string, found bool, err error) {
-	if strings.ContainsAny(name, "\n\r\x00") {
-		return "", "", false, fmt.Errorf("internal error: object name %q cannot go through cat-file --batch-check", name)
+func (c *catFile) lookup(name string) (object, error) {
+	objs, err := c.lookupAll([]string{name})
+	if err != nil {
+		return object{}, err
+	}
+	return objs[0], nil
+}
+
+// lookupAll resolves object names in one round trip: all queries are written
+// while the answers are read, so 40 packages cost one pipe exchange, not 40.
+func (c *catFile) lookupAll(names []string) ([]object, error) {
+	var batch strings.Builder
+	for _, name := range names {
+		if strings.ContainsAny(name, "\n\r\x00") {
+			return nil, fmt.Errorf("internal error: object name %q cannot go through cat-file --batch-check", name)
+		}
+		batch.WriteString(name)
+		batch.WriteByte('\n')
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		return "", "", false, errors.New("treehash: Repos used after Close")
+		return nil, errors.New("treehash: Repos used after Close")
 	}
 	if c.cmd == nil {
 		if err := c.start(); err != nil {
-			return "", "", false, err
+			return nil, err
 		}
 	}
-	if _, err := io.WriteString(c.in, name+"\n"); err != nil {
-		return "", "", false, c.fail(err)
+	// Write from another goroutine: git answers while it reads, and a large
+	// batch could otherwise fill both pipes and deadlock.
+	in := c.in
+	written := make(chan error, 1)
+	go func() {
+		_, err := io.WriteString(in, batch.String())
+		written <- err
+	}()
+	objs := make([]object, len(names))
+	var ambiguous error // reported after every answer is read, to keep the pipe in step
+	for i, name := range names {
+		line, err := c.out.ReadString('\n')
+		if err != nil {
+			return nil, c.fail(err)
+		}
+		line = strings.TrimSuffix(line, "\n")
+		switch line {
+		case name + " missing":
+			continue
+		case name + " ambiguous":
+			if ambiguous == nil {
+				ambiguous = fmt.Errorf("%q is ambiguous in %s: give a longer commit id", name, c.dir)
+			}
+			continue
+		}
+		oid, typ, ok := strings.Cut(line, " ")
+		if !ok || !isHex(oid) || typ == "" {
+			return nil, c.fail(fmt.Errorf("unexpected answer %q to %q", line, name))
+		}
+		objs[i] = object{oid: oid, typ: typ, found: true}
 	}
-	line, err := c.out.ReadString('\n')
-	if err != nil {
-		return "", "", false, c.fail(err)
+	if err := <-written; err != nil {
+		return nil, c.fail(err)
 	}
-	line = strings.TrimSuffix(line, "\n")
-	switch line {
-	case name + " missing":
-		return "", "", false, nil
-	case name + " ambiguous":
-		return "", "", false, fmt.Errorf("%q is ambiguous in %s: give a longer commit id", name, c.dir)
+	if ambiguous != nil {
+		return nil, ambiguous
 	}
-	oid, typ, ok := strings.Cut(line, " ")
-	if !ok || !isHex(oid) || typ == "" {
-		return "", "", false, c.fail(fmt.Errorf("unexpected answer %q to %q", line, name))
-	}
-	return oid, typ, true, nil
+	return objs, nil
 }
 
 func (c *catFile) start() error {

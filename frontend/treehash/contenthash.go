@@ -18,10 +18,11 @@ import (
 // opened are skipped.
 //
 // It reproduces linuxkit byte for byte, including that linuxkit reads git's
-// quoted output: a name git prints in C quotes (control characters, '"', '\\',
+// quoted output: a name git prints in C quotes (control characters, '"', '\',
 // and non-ASCII unless core.quotePath is false) does not exist under its quoted
 // spelling, so its content is skipped; and the whole listing is space-trimmed
-// before it is split into lines.
+// before it is split into lines. Deciding whether git quotes a non-ASCII name
+// costs one `git config` process per repository.
 func (r *Repo) ContentHash(dir string) (string, error) {
 	rel, err := r.rel(dir)
 	if err != nil {
@@ -35,7 +36,7 @@ func (r *Repo) ContentHash(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	st, err := r.status()
+	untracked, err := r.untracked()
 	if err != nil {
 		return "", err
 	}
@@ -45,7 +46,7 @@ func (r *Repo) ContentHash(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	untrackedOut, err := r.lsFilesOutput(under(st.untracked, rel))
+	untrackedOut, err := r.lsFilesOutput(under(untracked, rel))
 	if err != nil {
 		return "", err
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,24 +23,22 @@ type Repo struct {
 	relMu sync.Mutex
 	rels  map[string]string // directory argument → slash path relative to top
 
-	status    func() (*status, error)
-	tracked   func() ([]string, error)
+	// Whole-repository listings, slash paths relative to the top level,
+	// each computed at most once.
+	changed   func() ([]string, error) // tracked files differing from HEAD, staged or not
+	untracked func() ([]string, error) // untracked files that are not ignored, in git's order
+	tracked   func() ([]string, error) // the index, in git's order
+	dirty     func() ([]string, error) // changed and untracked, sorted, for prefix tests
 	quotePath func() (bool, error)
 	describe  func() (Description, error)
 }
 
-// status is what the work tree looks like against HEAD, for the whole
-// repository, as sorted slash paths relative to the top level.
-type status struct {
-	changed   []string // tracked files differing from HEAD, staged or not
-	untracked []string // untracked, not ignored files, in git's order
-	sorted    []string // changed and untracked, sorted, for prefix queries
-}
-
 func newRepo(rs *Repos, top string) *Repo {
 	r := &Repo{rs: rs, top: top, cat: &catFile{rs: rs, dir: top}, rels: map[string]string{}}
-	r.status = sync.OnceValues(r.loadStatus)
+	r.changed = sync.OnceValues(r.loadChanged)
+	r.untracked = sync.OnceValues(r.loadUntracked)
 	r.tracked = sync.OnceValues(r.loadTracked)
+	r.dirty = sync.OnceValues(r.loadDirty)
 	r.quotePath = sync.OnceValues(r.loadQuotePath)
 	r.describe = sync.OnceValues(r.loadDescription)
 	return r
@@ -57,57 +56,81 @@ func (r *Repo) IsTop(dir string) bool {
 
 // Head returns the commit id HEAD points to.
 func (r *Repo) Head() (string, error) {
-	oid, _, found, err := r.cat.lookup("HEAD^{commit}")
+	obj, err := r.cat.lookup("HEAD^{commit}")
 	if err != nil {
 		return "", err
 	}
-	if !found {
+	if !obj.found {
 		return "", fmt.Errorf("%s has no commit yet: commit the package first", r.top)
 	}
-	return oid, nil
+	return obj.oid, nil
 }
 
 // TreeHash returns the git object id of dir at commit ("" means HEAD): the id
-// of the tree `git ls-tree --full-tree <commit> -- <dir>` lists, or the
-// commit's root tree when dir is the top level. Only committed content counts.
+// `git ls-tree --full-tree <commit> -- <dir>` lists (a tree, or whatever else
+// the path names there, as linuxkit takes it), or the commit's root tree when
+// dir is the top level. Only committed content counts.
 func (r *Repo) TreeHash(dir, commit string) (string, error) {
-	if commit == "" {
-		commit = "HEAD"
-	}
-	if strings.ContainsAny(commit, "\n\r\x00") {
-		return "", fmt.Errorf("invalid commit %q", commit)
-	}
-	rel, err := r.rel(dir)
+	ids, err := r.TreeHashes([]string{dir}, commit)
 	if err != nil {
 		return "", err
 	}
-	if rel == "" {
-		oid, _, found, err := r.cat.lookup(commit + "^{tree}")
-		if err != nil {
-			return "", err
-		}
-		if !found {
-			return "", r.missingCommit(commit)
-		}
-		return oid, nil
+	return ids[0], nil
+}
+
+// TreeHashes is TreeHash for many directories of the repository in one
+// exchange with git; it fails on the first directory that has no tree hash.
+func (r *Repo) TreeHashes(dirs []string, commit string) ([]string, error) {
+	if commit == "" {
+		commit = "HEAD"
 	}
-	if !strings.ContainsAny(rel, "\n\r") {
-		oid, _, found, err := r.cat.lookup(commit + ":" + rel)
+	if strings.ContainsAny(commit, "\n\r\x00") || strings.HasPrefix(commit, "-") {
+		return nil, fmt.Errorf("invalid commit %q: give a branch, tag or commit id", commit)
+	}
+	rels := make([]string, len(dirs))
+	var names []string // object names for cat-file
+	var asked []int    // index into dirs of each name
+	for i, dir := range dirs {
+		rel, err := r.rel(dir)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		if found {
-			return oid, nil
+		rels[i] = rel
+		switch {
+		case rel == "":
+			names = append(names, commit+"^{tree}")
+		case strings.ContainsAny(rel, "\n\r"):
+			continue // cat-file's line protocol cannot carry it
+		default:
+			names = append(names, commit+":"+rel)
 		}
-		if _, _, found, err := r.cat.lookup(commit + "^{tree}"); err != nil {
-			return "", err
-		} else if !found {
-			return "", r.missingCommit(commit)
+		asked = append(asked, i)
+	}
+	// The commit itself comes last: it tells a missing path from a missing commit.
+	objs, err := r.cat.lookupAll(append(names, commit+"^{tree}"))
+	if err != nil {
+		return nil, err
+	}
+	if !objs[len(objs)-1].found {
+		return nil, r.missingCommit(commit)
+	}
+	ids := make([]string, len(dirs))
+	for j, i := range asked {
+		if objs[j].found {
+			ids[i] = objs[j].oid
 		}
 	}
-	// Missing, a submodule (whose commit is not in this repository), or a
-	// name cat-file's line protocol cannot carry: ask ls-tree, as linuxkit does.
-	return r.lsTree(dir, rel, commit)
+	for i, dir := range dirs {
+		if ids[i] != "" {
+			continue
+		}
+		// Missing, a submodule (whose commit is not in this repository), or
+		// a name cat-file cannot carry: ask ls-tree, as linuxkit does.
+		if ids[i], err = r.lsTree(dir, rels[i], commit); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
 }
 
 func (r *Repo) missingCommit(commit string) error {
@@ -137,48 +160,84 @@ func (r *Repo) lsTree(dir, rel, commit string) (string, error) {
 
 // IsDirty reports whether dir differs from HEAD: a tracked file under it is
 // modified, staged or deleted (`git diff --quiet HEAD -- dir` fails), or it
-// holds untracked files that are not ignored. It only makes sense for HEAD:
-// linuxkit never calls a package dirty when hashing another commit.
+// holds untracked files that are not ignored; ignored files never count.
+// It only makes sense for HEAD: linuxkit never calls a package dirty when the
+// hash commit is not literally "HEAD" (even when it names the same commit).
+//
+// All directories share two whole-repository listings. A directory whose name
+// git reads as a glob ("pkg/a*") is asked the way linuxkit asks, with two git
+// processes, because linuxkit's pathspec also covers its namesakes.
 func (r *Repo) IsDirty(dir string) (bool, error) {
 	rel, err := r.rel(dir)
 	if err != nil {
 		return false, err
 	}
-	st, err := r.status()
+	if strings.ContainsAny(rel, "*?[\\") {
+		return r.isDirtyGlob(rel)
+	}
+	dirty, err := r.dirty()
 	if err != nil {
 		return false, err
 	}
-	return hasUnder(st.sorted, rel), nil
+	return hasUnder(dirty, rel), nil
 }
 
-// loadStatus lists, for the whole repository at once, the tracked files that
-// differ from HEAD and the untracked files, running both git processes at once.
-func (r *Repo) loadStatus() (*status, error) {
+// isDirtyGlob asks git the way linuxkit does, for a directory whose name git
+// reads as a glob pattern: linuxkit's pathspec "pkg/a*" also covers "pkg/ab".
+func (r *Repo) isDirtyGlob(rel string) (bool, error) {
+	if _, err := r.Head(); err != nil {
+		return false, err
+	}
+	pathspec := filepath.Join(r.top, filepath.FromSlash(rel)) // absolute, as linuxkit: no ":" magic
+	_, err := r.rs.run(r.top, "diff", "--no-ext-diff", "--exit-code", "--quiet", "HEAD", "--", pathspec)
+	if exitCode(err) == 1 {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	_, err = r.rs.run(r.top, "ls-files", "--exclude-standard", "--others", "--error-unmatch", "--", pathspec)
+	if exitCode(err) == 1 {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// loadDirty merges the changed and the untracked files, listing both at once.
+func (r *Repo) loadDirty() ([]string, error) {
 	if _, err := r.Head(); err != nil {
 		return nil, err
 	}
-	var st status
-	var diffErr error
 	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		var out []byte
-		out, diffErr = r.rs.run(r.top, "diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", "HEAD", "--")
-		st.changed = splitZ(out)
-	}()
-	out, err := r.rs.run(r.top, "ls-files", "-z", "--others", "--exclude-standard")
+	go func() { defer close(done); _, _ = r.untracked() }()
+	changed, err := r.changed()
 	<-done
-	if diffErr != nil {
-		return nil, fmt.Errorf("cannot tell whether %s has uncommitted changes: %w", r.top, diffErr)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("cannot list untracked files of %s: %w", r.top, err)
+		return nil, err
 	}
-	st.untracked = splitZ(out)
-	st.sorted = make([]string, 0, len(st.changed)+len(st.untracked))
-	st.sorted = append(append(st.sorted, st.changed...), st.untracked...)
-	sort.Strings(st.sorted)
-	return &st, nil
+	untracked, err := r.untracked()
+	if err != nil {
+		return nil, err
+	}
+	all := append(slices.Clip(changed), untracked...)
+	sort.Strings(all)
+	return all, nil
+}
+
+func (r *Repo) loadChanged() ([]string, error) {
+	out, err := r.rs.run(r.top, "diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", "HEAD", "--")
+	if err != nil {
+		return nil, fmt.Errorf("cannot tell whether %s has uncommitted changes: %w", r.top, err)
+	}
+	return splitZ(out), nil
+}
+
+func (r *Repo) loadUntracked() ([]string, error) {
+	out, err := r.rs.run(r.top, "ls-files", "-z", "--others", "--exclude-standard")
+	if err != nil {
+		return nil, fmt.Errorf("cannot list the untracked files of %s: %w", r.top, err)
+	}
+	return splitZ(out), nil
 }
 
 // hasUnder reports whether sorted holds rel itself or a path below it ("a/b"
@@ -214,7 +273,7 @@ func under(list []string, rel string) []string {
 func (r *Repo) loadTracked() ([]string, error) {
 	out, err := r.rs.run(r.top, "ls-files", "-z")
 	if err != nil {
-		return nil, fmt.Errorf("cannot list tracked files of %s: %w", r.top, err)
+		return nil, fmt.Errorf("cannot list the tracked files of %s: %w", r.top, err)
 	}
 	return splitZ(out), nil
 }

@@ -82,6 +82,10 @@ func (rs *Repos) Close() error {
 	return errors.Join(errs...)
 }
 
+// GitProcesses returns how many git processes this cache has started, for
+// diagnostics: a clean 40-package repository costs 4.
+func (rs *Repos) GitProcesses() int { return int(rs.procs.Load()) }
+
 // Open returns the repository whose work tree contains dir (a directory or a
 // file). The result is cached: opening any number of directories of one
 // repository costs one git process in total.
@@ -93,9 +97,18 @@ func (rs *Repos) Open(dir string) (*Repo, error) {
 	if err != nil {
 		return nil, err
 	}
+	// git runs in the nearest existing directory: dir may be a file (an
+	// extra source), or gone from the work tree (hashed at an older commit).
 	start := real
-	if fi, err := os.Stat(real); err != nil || !fi.IsDir() {
-		start = filepath.Dir(real) // a file, or a path gone from the work tree
+	for {
+		if fi, err := os.Stat(start); err == nil && fi.IsDir() {
+			break
+		}
+		parent := filepath.Dir(start)
+		if parent == start {
+			break
+		}
+		start = parent
 	}
 
 	rs.mu.Lock()
@@ -113,7 +126,7 @@ func (rs *Repos) Open(dir string) (*Repo, error) {
 			return nil, fmt.Errorf("%s: %w", dir, ErrNotInGit)
 		}
 		if rel, err := filepath.Rel(cand, real); err == nil && firstElem(rel) == ".git" {
-			return nil, fmt.Errorf("%s is inside the .git directory of %s, not in its work tree: %w", dir, cand, ErrNotInGit)
+			return nil, fmt.Errorf("%s is inside the .git directory of %s, not in its work tree", dir, cand)
 		}
 		key = cand
 	}
@@ -130,7 +143,8 @@ func (rs *Repos) Open(dir string) (*Repo, error) {
 	}
 	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
 	if len(lines) < 3 || lines[0] != "true" {
-		return nil, fmt.Errorf("%s: %w", abs, ErrNotInGit)
+		// linuxkit fails here too, rather than tagging the package "latest".
+		return nil, fmt.Errorf("%s is not in the work tree of its git repository (git rev-parse said %q)", abs, out)
 	}
 	format := lines[len(lines)-1]
 	top := strings.Join(lines[1:len(lines)-1], "\n") // a top-level path may itself hold a newline

@@ -3,7 +3,9 @@ package treehash
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -157,6 +159,14 @@ func TestMatchesLinuxkit(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, []string{"", "pkg", "pkg/ab"}},
+		{"intent to add", func(g *gitRepo) {
+			g.write("pkg/a-b/new", "new\n")
+			g.git("add", "-N", "pkg/a-b/new")
+		}, []string{"", "pkg", "pkg/a-b"}},
+		{"assume unchanged", func(g *gitRepo) {
+			g.git("update-index", "--assume-unchanged", "pkg/ab/x")
+			g.write("pkg/ab/x", "hidden change\n")
+		}, nil},
 		{"top level only", func(g *gitRepo) { g.write("README", "changed\n") }, []string{""}},
 		{"merge conflict", func(g *gitRepo) {
 			g.git("checkout", "-q", "-b", "side", "HEAD~1")
@@ -203,6 +213,16 @@ func TestHashCommit(t *testing.T) {
 			checkAgainstReference(t, g, rs, dirs, commit)
 		})
 	}
+	// A fresh cache opened on a directory gone from the work tree.
+	gone := New()
+	defer gone.Close()
+	rg, err := gone.Open(g.path("pkg/a.b/deeper"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := rg.TreeHash(g.path("pkg/a.b"), "HEAD~1"); err != nil || len(got) != 40 {
+		t.Errorf("TreeHash(gone dir, HEAD~1) = %q, %v", got, err)
+	}
 	r, err := rs.Open(g.dir)
 	if err != nil {
 		t.Fatal(err)
@@ -230,8 +250,9 @@ func TestErrors(t *testing.T) {
 	if _, err := rs.Open(notGit); !errors.Is(err, ErrNotInGit) {
 		t.Errorf("Open(not in git) = %v, want ErrNotInGit", err)
 	}
-	if _, err := rs.Open(g.path(".git/refs")); !errors.Is(err, ErrNotInGit) {
-		t.Errorf("Open(.git/refs) = %v, want ErrNotInGit", err)
+	// linuxkit fails inside .git rather than tagging "latest"
+	if _, err := rs.Open(g.path(".git/refs")); err == nil || errors.Is(err, ErrNotInGit) {
+		t.Errorf("Open(.git/refs) = %v, want an error other than ErrNotInGit", err)
 	}
 	r, err := rs.Open(g.dir)
 	if err != nil {
@@ -248,6 +269,7 @@ func TestErrors(t *testing.T) {
 		{"", "nosuchbranch", `commit "nosuchbranch" does not exist`},
 		{"pkg/a", "0123456789012345678901234567890123456789", "does not exist"},
 		{"pkg/a", "HEAD\nHEAD", "invalid commit"},
+		{"pkg/a", "--output=/tmp/x", "invalid commit"},
 	}
 	for _, tt := range tests {
 		_, err := r.TreeHash(g.path(tt.dir), tt.commit)
@@ -617,5 +639,217 @@ func TestHasUnder(t *testing.T) {
 	}
 	if hasUnder(nil, "") {
 		t.Error("hasUnder(nil, \"\") = true")
+	}
+}
+
+// TestGlobDirectoryNames: linuxkit passes the package directory to git as a
+// pathspec, so "pkg/a*" is dirty when "pkg/ab" is; treehash does the same.
+// (An untracked "pkg/qq/new" does not make "pkg/q?" dirty in git's eyes.)
+func TestGlobDirectoryNames(t *testing.T) {
+	g := baseRepo(t)
+	g.write("pkg/a*/build.yml", "image: star\n")
+	g.write("pkg/[ab]/build.yml", "image: class\n")
+	g.write("pkg/q?/build.yml", "image: q\n")
+	g.commitAll("globs")
+	dirs := []string{"pkg/a*", "pkg/[ab]", "pkg/q?"}
+	clean := New()
+	defer clean.Close()
+	checkAgainstReference(t, g, clean, dirs, "HEAD")
+	g.write("pkg/ab/x", "changed\n")
+	g.write("pkg/qq/new", "untracked\n")
+	rs := New()
+	defer rs.Close()
+	checkAgainstReference(t, g, rs, dirs, "HEAD")
+	if got := dirtyDirs(t, g, dirs); !slices.Equal(got, []string{"pkg/a*"}) {
+		t.Errorf("dirty = %q", got)
+	}
+}
+
+// TestGitDirEnvironment: with GIT_DIR and GIT_WORK_TREE set, git finds the
+// repository by the environment, not by walking up for ".git"; so does Open.
+func TestGitDirEnvironment(t *testing.T) {
+	g := baseRepo(t)
+	gitDir := filepath.Join(t.TempDir(), "separate.git")
+	if err := os.Rename(g.path(".git"), gitDir); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GIT_DIR", gitDir)
+	t.Setenv("GIT_WORK_TREE", g.dir)
+	g.write("pkg/ab/new", "untracked\n")
+	rs := New()
+	defer rs.Close()
+	checkAgainstReference(t, g, rs, []string{"pkg/a", "pkg/ab", "other"}, "HEAD")
+	if got := dirtyDirs(t, g, []string{"pkg/a", "pkg/ab"}); !slices.Equal(got, []string{"pkg/ab"}) {
+		t.Errorf("dirty = %q", got)
+	}
+}
+
+// TestUninitialisedSubmodule: a submodule that is not checked out is an empty
+// directory whose tree entry is a commit of another repository; linuxkit's
+// ls-tree gives that commit id, and so does TreeHash.
+func TestUninitialisedSubmodule(t *testing.T) {
+	g := baseRepo(t)
+	foreign := "0123456789abcdef0123456789abcdef01234567"
+	g.git("update-index", "--add", "--cacheinfo", "160000,"+foreign+",pkg/sub")
+	g.git("commit", "-q", "-m", "submodule")
+	if err := os.MkdirAll(g.path("pkg/sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rs := New()
+	defer rs.Close()
+	checkAgainstReference(t, g, rs, []string{"pkg", "pkg/sub"}, "HEAD")
+	r, _ := rs.Open(g.path("pkg/sub"))
+	if got, err := r.TreeHash(g.path("pkg/sub"), ""); err != nil || got != foreign {
+		t.Errorf("TreeHash(submodule) = %q, %v; want %s", got, err, foreign)
+	}
+}
+
+// TestRandomTrees compares every directory of randomly built and changed
+// work trees with linuxkit's answers.
+func TestRandomTrees(t *testing.T) {
+	names := []string{"a", "b", "a b", "a-b", "a.b", "ab", "é", "x\ty", "Z", "_", "0", "q\"", "long name with spaces", "ü/"}
+	for seed := range 6 {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			t.Parallel()
+			rnd := rand.New(rand.NewPCG(uint64(seed), 42))
+			pick := func() string { return strings.TrimSuffix(names[rnd.IntN(len(names))], "/") }
+			g := newGitRepo(t)
+			g.write(".gitignore", "*.o\nign/\n")
+			dirSet := map[string]bool{"": true}
+			var files []string
+			for range 40 {
+				depth := 1 + rnd.IntN(3)
+				var parts []string
+				for range depth {
+					parts = append(parts, pick())
+				}
+				p := strings.Join(parts, "/")
+				if fi, err := os.Stat(g.path(p)); err == nil && fi.IsDir() {
+					continue
+				}
+				if hasFileAncestor(g, parts) {
+					continue
+				}
+				g.write(p, fmt.Sprintf("content %d\n", rnd.IntN(5)))
+				files = append(files, p)
+				for i := 1; i < depth; i++ {
+					dirSet[strings.Join(parts[:i], "/")] = true
+				}
+			}
+			g.commitAll("random")
+			for _, f := range files {
+				switch rnd.IntN(8) {
+				case 0:
+					g.write(f, "modified\n")
+				case 1:
+					g.remove(f)
+				case 2:
+					g.write(f, "staged\n")
+					g.git("add", "--", f)
+				case 3:
+					g.write(filepath.Dir(f)+"/new "+pick(), "untracked\n")
+				case 4:
+					g.write(filepath.Dir(f)+"/x.o", "ignored\n")
+				}
+			}
+			var dirs []string
+			for d := range dirSet {
+				dirs = append(dirs, d)
+			}
+			slices.Sort(dirs)
+			rs := New()
+			defer rs.Close()
+			checkAgainstReference(t, g, rs, dirs, "HEAD")
+			t.Logf("%d files, %d directories, dirty: %q", len(files), len(dirs), dirtyDirs(t, g, dirs))
+		})
+	}
+}
+
+func hasFileAncestor(g *gitRepo, parts []string) bool {
+	for i := 1; i < len(parts); i++ {
+		if fi, err := os.Stat(g.path(strings.Join(parts[:i], "/"))); err == nil && !fi.IsDir() {
+			return true
+		}
+	}
+	return false
+}
+
+func TestTreeHashes(t *testing.T) {
+	g := baseRepo(t)
+	rs := New()
+	defer rs.Close()
+	r, err := rs.Open(g.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, d := range baseDirs {
+		dirs = append(dirs, g.path(d))
+	}
+	for _, commit := range []string{"", "HEAD~1", "first"} {
+		ids, err := r.TreeHashes(dirs, commit)
+		if err != nil {
+			t.Fatalf("TreeHashes(%q): %v", commit, err)
+		}
+		for i, d := range dirs {
+			ref := commit
+			if ref == "" {
+				ref = "HEAD"
+			}
+			if want, _ := refTreeHash(t, d, ref); ids[i] != want {
+				t.Errorf("TreeHashes(%q)[%s] = %s, want %s", commit, baseDirs[i], ids[i], want)
+			}
+		}
+	}
+	g.write("pkg/new/x", "x")
+	_, err = r.TreeHashes(append(dirs, g.path("pkg/new")), "")
+	if err == nil || !strings.Contains(err.Error(), "pkg/new is not in git (commit it first)") {
+		t.Errorf("TreeHashes with an uncommitted package: %v", err)
+	}
+}
+
+// TestAmbiguousName: an ambiguous answer in the middle of a batch must not
+// leave later answers in the pipe for the next lookup.
+func TestAmbiguousName(t *testing.T) {
+	g := baseRepo(t)
+	blobs := t.TempDir()
+	var paths []string
+	for i := range 1500 {
+		p := filepath.Join(blobs, fmt.Sprint(i))
+		if err := os.WriteFile(p, []byte(fmt.Sprintf("blob %d\n", i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	cmd := exec.Command("git", "-C", g.dir, "hash-object", "-w", "--stdin-paths")
+	cmd.Stdin = strings.NewReader(strings.Join(paths, "\n") + "\n")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	prefix := ""
+	for _, oid := range strings.Fields(string(out)) {
+		if seen[oid[:4]] {
+			prefix = oid[:4]
+			break
+		}
+		seen[oid[:4]] = true
+	}
+	if prefix == "" {
+		t.Skip("no two blobs share a 4-digit prefix")
+	}
+	rs := New()
+	defer rs.Close()
+	r, err := rs.Open(g.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.cat.lookupAll([]string{"HEAD", prefix, "HEAD:pkg", "nope"}); err == nil || !strings.Contains(err.Error(), "ambiguous") {
+		t.Fatalf("lookup of ambiguous %s: %v", prefix, err)
+	}
+	want, _ := refTreeHash(t, g.path("pkg/ab"), "HEAD")
+	if got, err := r.TreeHash(g.path("pkg/ab"), ""); err != nil || got != want {
+		t.Errorf("TreeHash after an ambiguous name = %q, %v; want %s", got, err, want)
 	}
 }
