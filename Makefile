@@ -29,6 +29,7 @@ test: build
 bench: build
 	$(GO) test $(GOFLAGS) -tags '$(TAGS)' -run '^$$' -bench . ./frontend/...
 	LKPKG=$(CURDIR)/$(BIN) bench/showtag.sh
+	LKPKG=$(CURDIR)/$(BIN) bench/showtag.sh --dirty
 
 fuzz:
 	$(GO) test $(GOFLAGS) -tags '$(TAGS)' -run '^$$' -fuzz FuzzParseBytes -fuzztime $${FUZZTIME:-3m} ./frontend/
