@@ -1,6 +1,6 @@
 GO        ?= go
 GOFLAGS   ?= -mod=vendor -trimpath
-TAGS      ?= containers_image_openpgp
+TAGS      ?= containers_image_openpgp seccomp
 BIN       := bin/lkpkg
 
 .PHONY: all build test vendor
