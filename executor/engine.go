@@ -22,8 +22,8 @@ import (
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/control"
 	"github.com/moby/buildkit/util/grpcerrors"
-	fscopy "github.com/tonistiigi/fsutil/copy"
 	"github.com/sirupsen/logrus"
+	fscopy "github.com/tonistiigi/fsutil/copy"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/test/bufconn"
 
@@ -180,6 +180,9 @@ func (e *Engine) Close() error {
 	}
 	if e.server != nil {
 		e.server.Stop()
+	}
+	if e.worker != nil {
+		e.worker.forgetChecksums()
 	}
 	if e.controller != nil {
 		errs = append(errs, e.controller.Close())

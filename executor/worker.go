@@ -10,6 +10,8 @@ import (
 	"github.com/containerd/containerd/v2/plugins/snapshots/native"
 	"github.com/containerd/containerd/v2/plugins/snapshots/overlay"
 	"github.com/containerd/containerd/v2/plugins/snapshots/overlay/overlayutils"
+	"github.com/moby/buildkit/cache"
+	"github.com/moby/buildkit/cache/contenthash"
 	"github.com/moby/buildkit/control"
 	"github.com/moby/buildkit/executor/oci"
 	"github.com/moby/buildkit/frontend"
@@ -80,6 +82,33 @@ func (ws *workerSet) snapshotterFactory(stateDir string) runc.SnapshotterFactory
 		return keep(native.NewSnapshotter(root))
 	}}
 }
+
+// forgetChecksums drops BuildKit's process-wide checksum cache entries for
+// this worker's refs: they keep handles on the worker's metadata database,
+// so an engine opened later in the same process on the same state dir
+// would otherwise fail with "database not open".
+func (ws *workerSet) forgetChecksums() {
+	if ws.worker == nil {
+		return
+	}
+	items, err := ws.worker.MetadataStore.All()
+	if err != nil {
+		return
+	}
+	for _, item := range items {
+		contenthash.ClearCacheContext(refID{id: item.ID()})
+	}
+}
+
+// refID is a cache.RefMetadata that knows only its ID, all that
+// contenthash.ClearCacheContext asks of it.
+// Calling any other method would panic on the nil embedded interface.
+type refID struct {
+	cache.RefMetadata
+	id string
+}
+
+func (r refID) ID() string { return r.id }
 
 func (ws *workerSet) closeSnapshotter() error {
 	if ws.snapshotter == nil {
