@@ -4,7 +4,7 @@
 
 GO      ?= go
 GOFLAGS ?= -mod=vendor -trimpath
-TAGS    ?= containers_image_openpgp
+TAGS    ?= containers_image_openpgp seccomp
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)

@@ -8,6 +8,8 @@ import (
 	"os"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/lkpkg/lkpkg/executor"
 )
 
 // Set with -ldflags "-X main.version=... -X main.commit=...".
@@ -17,6 +19,10 @@ var (
 )
 
 func main() {
+	// lkpkg is also its own container runtime: BuildKit re-executes it as "runc", and libcontainer as its init.
+	if executor.RuntimeMain() {
+		return
+	}
 	app := newApp()
 	if err := app.Run(interspersed(app, os.Args)); err != nil {
 		fmt.Fprintln(os.Stderr, "lkpkg:", err)

@@ -1,0 +1,202 @@
+// Package executor is the only part of lkpkg that starts containers: it runs
+// BuildKit (controller, OCI worker, Dockerfile frontend) inside the lkpkg
+// process and turns a SolveRequest into an OCI image.
+//
+// RUN steps are executed by lkpkg itself acting as the OCI runtime (see
+// RuntimeMain and package ociruntime), so no runc binary is needed. Building
+// needs cgo; build with -tags seccomp (and libseccomp) so that BuildKit's
+// default seccomp profile is applied to RUN steps.
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/containerd/containerd/v2/defaults"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/control"
+	"github.com/moby/buildkit/util/grpcerrors"
+	"github.com/sirupsen/logrus"
+	fscopy "github.com/tonistiigi/fsutil/copy"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/test/bufconn"
+
+	"github.com/lkpkg/lkpkg/executor/ociruntime"
+
+	// BuildKit's gRPC API needs its proto codec (a process-wide override).
+	_ "github.com/moby/buildkit/util/grpcutil/encoding/proto"
+)
+
+// DefaultStateDir holds BuildKit's cache and snapshots when running as root.
+const DefaultStateDir = "/var/lib/lkpkg"
+
+// Options configure an Engine.
+type Options struct {
+	// StateDir is where snapshots, the build cache and container state
+	// live; one lkpkg process at a time uses it. Default DefaultStateDir.
+	StateDir string
+	// Messages receives notes for the user, such as waiting for another
+	// lkpkg's lock. Default os.Stderr.
+	Messages io.Writer
+	// BuildKitLog receives BuildKit's own (warning and error) log; nil
+	// discards it, which hides noise such as fsverity and OOM-event checks.
+	BuildKitLog io.Writer
+	// AllowNoSeccomp lets a binary built without the "seccomp" tag run RUN
+	// steps without BuildKit's seccomp profile instead of refusing to.
+	AllowNoSeccomp bool
+}
+
+// Engine is an in-process BuildKit with one OCI worker, reached over an
+// in-memory gRPC connection with the stock BuildKit client.
+type Engine struct {
+	stateDir     string
+	lock         *os.File
+	worker       *workerSet
+	controller   *control.Controller
+	server       *grpc.Server
+	client       *client.Client
+	netGate      *networkGate
+	restoreUmask func()
+}
+
+// New starts an engine on opts.StateDir, waiting (until ctx ends) for any
+// other lkpkg using the same directory. Close it when done.
+//
+// New sets the process umask to 0 until Close, as BuildKit needs for correct
+// file modes in COPY; files lkpkg writes meanwhile need explicit modes.
+func New(ctx context.Context, opts Options) (_ *Engine, err error) {
+	opts, err = opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create state dir: %w", err)
+	}
+	e := &Engine{stateDir: opts.StateDir, netGate: newNetworkGate()}
+	defer func() {
+		if err != nil {
+			e.Close()
+		}
+	}()
+	if e.lock, err = lockStateDir(ctx, opts.StateDir, opts.Messages); err != nil {
+		return nil, err
+	}
+	quietBuildKitLog(opts.BuildKitLog)
+	e.restoreUmask = setUmaskZero()
+	if e.worker, err = newWorkerSet(ctx, opts.StateDir, e.netGate); err != nil {
+		return nil, err
+	}
+	if e.controller, err = newController(ctx, opts.StateDir, e.worker); err != nil {
+		return nil, err
+	}
+	if err = e.serve(ctx); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.Messages == nil {
+		o.Messages = os.Stderr
+	}
+	if os.Geteuid() != 0 {
+		return o, errors.New("building needs root (mounts and namespaces); run lkpkg as root, e.g. with sudo")
+	}
+	if o.StateDir == "" {
+		o.StateDir = DefaultStateDir
+	}
+	abs, err := filepath.Abs(o.StateDir)
+	if err != nil {
+		return o, err
+	}
+	o.StateDir = abs
+	if !ociruntime.SeccompSupported {
+		if !o.AllowNoSeccomp {
+			return o, errors.New("this lkpkg was built without seccomp support, so RUN steps cannot get BuildKit's seccomp profile; rebuild with cgo and -tags seccomp (apt-get install libseccomp-dev pkg-config)")
+		}
+		// The runtime runs as a child process and inherits this.
+		os.Setenv(ociruntime.AllowNoSeccompEnv, "1")
+	}
+	return o, nil
+}
+
+// quietBuildKitLog routes BuildKit's and containerd's logrus output, which
+// is process-wide, to w (or nowhere) and keeps only warnings and errors.
+func quietBuildKitLog(w io.Writer) {
+	if w == nil {
+		w = io.Discard
+		logrus.SetLevel(logrus.ErrorLevel)
+	} else {
+		logrus.SetLevel(logrus.WarnLevel)
+	}
+	logrus.SetOutput(w)
+}
+
+// setUmaskZero mirrors buildkitd: with umask 0 and fsutil told about it,
+// COPY reproduces file modes exactly. The umask is process-wide.
+func setUmaskZero() (restore func()) {
+	old := syscall.Umask(0)
+	fscopy.UmaskIsZero = true
+	return func() {
+		syscall.Umask(old)
+		fscopy.UmaskIsZero = false
+	}
+}
+
+// serve exposes the controller on an in-memory listener with the gRPC error
+// interceptors (they keep typed errors such as exit codes intact) and
+// connects the stock client to it.
+func (e *Engine) serve(ctx context.Context) error {
+	e.server = grpc.NewServer(
+		grpc.ChainUnaryInterceptor(grpcerrors.UnaryServerInterceptor),
+		grpc.ChainStreamInterceptor(grpcerrors.StreamServerInterceptor),
+		grpc.MaxRecvMsgSize(defaults.DefaultMaxRecvMsgSize),
+		grpc.MaxSendMsgSize(defaults.DefaultMaxSendMsgSize),
+	)
+	e.controller.Register(e.server)
+	listener := bufconn.Listen(4 << 20)
+	go e.server.Serve(listener)
+	dial := func(ctx context.Context, _ string) (net.Conn, error) { return listener.DialContext(ctx) }
+	c, err := client.New(ctx, "", client.WithContextDialer(dial))
+	if err != nil {
+		return fmt.Errorf("connect to embedded BuildKit: %w", err)
+	}
+	e.client = c
+	return nil
+}
+
+// Close stops the engine: running builds are cancelled, databases closed,
+// snapshotter state released, the umask restored and the lock dropped.
+func (e *Engine) Close() error {
+	var errs []error
+	if e.client != nil {
+		errs = append(errs, e.client.Close())
+	}
+	if e.server != nil {
+		e.server.Stop()
+	}
+	if e.worker != nil {
+		e.worker.forgetChecksums()
+	}
+	if e.controller != nil {
+		errs = append(errs, e.controller.Close())
+	} else if e.worker != nil {
+		errs = append(errs, e.worker.controller.Close())
+	}
+	if e.worker != nil {
+		errs = append(errs, e.worker.closeSnapshotter())
+	}
+	if e.restoreUmask != nil {
+		e.restoreUmask()
+	}
+	if e.lock != nil {
+		errs = append(errs, e.lock.Close()) // closing drops the flock
+	}
+	return errors.Join(errs...)
+}

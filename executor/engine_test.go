@@ -1,0 +1,241 @@
+package executor_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/lkpkg/lkpkg/executor"
+	"github.com/lkpkg/lkpkg/executor/ociruntime"
+)
+
+// TestMain lets the test binary serve as the container runtime, exactly as
+// the lkpkg binary does.
+func TestMain(m *testing.M) {
+	if executor.RuntimeMain() {
+		return
+	}
+	os.Exit(m.Run())
+}
+
+const fixtureLayout = "../examples/busybox-oci"
+
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("building needs root (mounts, namespaces); run the tests as root")
+	}
+}
+
+func newEngine(t *testing.T, stateDir string) *executor.Engine {
+	t.Helper()
+	requireRoot(t)
+	if !ociruntime.SeccompSupported {
+		t.Log("built without -tags seccomp: RUN steps run without a seccomp profile")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	e, err := executor.New(ctx, executor.Options{StateDir: stateDir, AllowNoSeccomp: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("engine ready in %v", time.Since(start))
+	t.Cleanup(func() {
+		if err := e.Close(); err != nil {
+			t.Errorf("close engine: %v", err)
+		}
+	})
+	return e
+}
+
+// buildContext writes files (name -> content) into a fresh context dir.
+func buildContext(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func hostPlatform() string { return "linux/" + runtime.GOARCH }
+
+// fixtureRequest is a request building FROM busybox:fixture, served from the
+// bundled OCI layout.
+func fixtureRequest(t *testing.T, contextDir string) executor.SolveRequest {
+	t.Helper()
+	from, err := executor.OCILayoutContext("fixtures", fixtureLayout, "busybox:fixture")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return executor.SolveRequest{
+		ContextDir:     contextDir,
+		Platform:       hostPlatform(),
+		NamedContexts:  map[string]string{"busybox:fixture": from},
+		OCIStores:      map[string]string{"fixtures": fixtureLayout},
+		ProgressOutput: testWriter{t},
+	}
+}
+
+// testWriter sends build progress to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func solve(t *testing.T, e *executor.Engine, req executor.SolveRequest) (*executor.SolveResult, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	start := time.Now()
+	res, err := e.Solve(ctx, req)
+	t.Logf("solve took %v", time.Since(start))
+	return res, err
+}
+
+func TestBuildFromOCILayoutExportsOCI(t *testing.T) {
+	e := newEngine(t, t.TempDir())
+	req := fixtureRequest(t, buildContext(t, map[string]string{
+		"Dockerfile": "FROM busybox:fixture\n" +
+			"ARG GREETING\n" +
+			"RUN echo hi > /x && echo \"$GREETING\" > /arg\n" +
+			"RUN grep '^Seccomp:' /proc/self/status > /seccomp\n" +
+			"COPY hello.txt /hello.txt\n",
+		"hello.txt": "hello from the context\n",
+	}))
+	req.BuildArgs = map[string]string{"GREETING": "bonjour"}
+	req.Labels = map[string]string{"org.lkpkg.test": "yes"}
+	req.ExportName = "example.org/test/image:1"
+	req.OutputDir = filepath.Join(t.TempDir(), "layout")
+	res, err := solve(t, e, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := readLayoutImage(t, req.OutputDir, runtime.GOARCH)
+	if img.config.OS != "linux" || img.config.Architecture != runtime.GOARCH {
+		t.Errorf("image platform %s/%s, want linux/%s", img.config.OS, img.config.Architecture, runtime.GOARCH)
+	}
+	if got := img.config.Config.Labels["org.lkpkg.test"]; got != "yes" {
+		t.Errorf("label org.lkpkg.test = %q, want yes", got)
+	}
+	if res.ImageDigest != img.topDigest {
+		t.Errorf("result digest %s, index.json has %s", res.ImageDigest, img.topDigest)
+	}
+	wantSeccomp := "Seccomp:\t0\n"
+	if ociruntime.SeccompSupported {
+		wantSeccomp = "Seccomp:\t2\n" // filter mode: BuildKit's profile applied
+	}
+	for name, want := range map[string]string{
+		"x": "hi\n", "arg": "bonjour\n", "hello.txt": "hello from the context\n", "seccomp": wantSeccomp,
+	} {
+		if got, ok := img.files[name]; !ok || got != want {
+			t.Errorf("file /%s = %q (present: %v), want %q", name, got, ok, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(req.OutputDir, "ingest")); !os.IsNotExist(err) {
+		t.Errorf("exported layout still has ingest/: %v", err)
+	}
+}
+
+type layoutImage struct {
+	topDigest string
+	config    ocispecs.Image
+	files     map[string]string // regular files in the layers, by path without leading /
+}
+
+// readLayoutImage reads the single image in an OCI layout, choosing arch
+// when it is an index, with the content of every file its layers add.
+func readLayoutImage(t *testing.T, dir, arch string) layoutImage {
+	t.Helper()
+	var index ocispecs.Index
+	readJSONBlob(t, filepath.Join(dir, "index.json"), &index)
+	if len(index.Manifests) != 1 {
+		t.Fatalf("index.json has %d descriptors, want 1", len(index.Manifests))
+	}
+	img := layoutImage{topDigest: index.Manifests[0].Digest.String(), files: map[string]string{}}
+	desc := index.Manifests[0]
+	if desc.MediaType == ocispecs.MediaTypeImageIndex {
+		var nested ocispecs.Index
+		readJSONBlob(t, blobPath(dir, desc), &nested)
+		desc = pickPlatform(t, nested, arch)
+	}
+	var manifest ocispecs.Manifest
+	readJSONBlob(t, blobPath(dir, desc), &manifest)
+	readJSONBlob(t, blobPath(dir, manifest.Config), &img.config)
+	for _, layer := range manifest.Layers {
+		readLayerFiles(t, blobPath(dir, layer), img.files)
+	}
+	return img
+}
+
+func pickPlatform(t *testing.T, index ocispecs.Index, arch string) ocispecs.Descriptor {
+	t.Helper()
+	for _, d := range index.Manifests {
+		if d.Platform != nil && d.Platform.Architecture == arch {
+			return d
+		}
+	}
+	t.Fatalf("no manifest for %s in nested index", arch)
+	return ocispecs.Descriptor{}
+}
+
+func blobPath(dir string, d ocispecs.Descriptor) string {
+	return filepath.Join(dir, "blobs", d.Digest.Algorithm().String(), d.Digest.Encoded())
+}
+
+func readJSONBlob(t *testing.T, path string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+func readLayerFiles(t *testing.T, path string, files map[string]string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("layer %s: %v", path, err)
+	}
+	tr := tar.NewReader(zr)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatalf("layer %s: %v", path, err)
+		}
+		if hdr.Typeflag == tar.TypeReg {
+			var buf bytes.Buffer
+			if _, err := io.Copy(&buf, tr); err != nil {
+				t.Fatal(err)
+			}
+			files[strings.TrimPrefix(hdr.Name, "/")] = buf.String()
+		}
+	}
+}

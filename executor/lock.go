@@ -1,0 +1,44 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// lockStateDir takes the exclusive lock on dir. BuildKit's databases would
+// otherwise block forever, silently, when two lkpkg processes share a state
+// directory; instead we say what we wait for and give up when ctx ends.
+func lockStateDir(ctx context.Context, dir string, messages io.Writer) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "lkpkg.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open state lock: %w", err)
+	}
+	announced := false
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("lock state dir %s: %w", dir, err)
+		}
+		if !announced {
+			fmt.Fprintf(messages, "waiting for another lkpkg using %s\n", dir)
+			announced = true
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("gave up waiting for the lock on %s (another lkpkg is using it; use a different state dir to build in parallel): %w", dir, context.Cause(ctx))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

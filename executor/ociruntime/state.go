@@ -1,0 +1,136 @@
+package ociruntime
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/utils"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// containerState is the JSON "runc state" prints; BuildKit reads status,
+// bundle and rootfs from it.
+type containerState struct {
+	OCIVersion  string            `json:"ociVersion"`
+	ID          string            `json:"id"`
+	Pid         int               `json:"pid"`
+	Status      string            `json:"status"`
+	Bundle      string            `json:"bundle"`
+	Rootfs      string            `json:"rootfs"`
+	Created     time.Time         `json:"created"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+func stateCommand(g globals, args []string, out io.Writer) error {
+	id, err := parseWithID(flag.NewFlagSet("state", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	container, err := libcontainer.Load(g.root, id)
+	if err != nil {
+		return fmt.Errorf("load container %s: %w", id, err)
+	}
+	st, err := container.State()
+	if err != nil {
+		return err
+	}
+	status, err := container.Status()
+	if err != nil {
+		return err
+	}
+	pid := st.BaseState.InitProcessPid
+	if status == libcontainer.Stopped {
+		pid = 0
+	}
+	bundle, annotations := utils.Annotations(st.Config.Labels)
+	return json.NewEncoder(out).Encode(containerState{
+		OCIVersion: specs.Version, ID: id, Pid: pid, Status: status.String(),
+		Bundle: bundle, Rootfs: st.BaseState.Config.Rootfs, Created: st.BaseState.Created,
+		Annotations: annotations,
+	})
+}
+
+// killCommand implements "kill [--all] ID [SIGNAL]" (default SIGTERM).
+func killCommand(g globals, args []string) error {
+	fs := flag.NewFlagSet("kill", flag.ContinueOnError)
+	fs.Bool("all", false, "accepted for compatibility; the container's pid namespace ends with its init")
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("kill: %w", err)
+	}
+	if fs.NArg() < 1 || fs.NArg() > 2 {
+		return errors.New("kill needs a container ID and optionally a signal")
+	}
+	sig := unix.SIGTERM
+	if fs.NArg() == 2 {
+		var err error
+		if sig, err = parseSignal(fs.Arg(1)); err != nil {
+			return err
+		}
+	}
+	container, err := libcontainer.Load(g.root, fs.Arg(0))
+	if err != nil {
+		return fmt.Errorf("load container %s: %w", fs.Arg(0), err)
+	}
+	return container.Signal(sig)
+}
+
+func parseSignal(s string) (unix.Signal, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		return unix.Signal(n), nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if sig := unix.SignalNum(name); sig != 0 {
+		return sig, nil
+	}
+	return 0, fmt.Errorf("unknown signal %q", s)
+}
+
+// deleteCommand implements "delete [--force] ID": remove the container's
+// state and cgroup; --force first kills a container still running.
+func deleteCommand(g globals, args []string) error {
+	fs := flag.NewFlagSet("delete", flag.ContinueOnError)
+	force := fs.Bool("force", false, "kill the container first if it is running")
+	id, err := parseWithID(fs, args)
+	if err != nil {
+		return err
+	}
+	container, err := libcontainer.Load(g.root, id)
+	if errors.Is(err, libcontainer.ErrNotExist) && *force {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("load container %s: %w", id, err)
+	}
+	status, err := container.Status()
+	if err != nil {
+		return err
+	}
+	if status != libcontainer.Stopped {
+		if !*force {
+			return fmt.Errorf("container %s is %s; stop it first or use delete --force", id, status)
+		}
+		_ = container.Signal(unix.SIGKILL)
+		waitStopped(container, 10*time.Second)
+	}
+	return container.Destroy()
+}
+
+func waitStopped(container *libcontainer.Container, limit time.Duration) {
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if status, err := container.Status(); err != nil || status == libcontainer.Stopped {
+			return
+		}
+	}
+}

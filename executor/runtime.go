@@ -1,0 +1,60 @@
+package executor
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/lkpkg/lkpkg/executor/ociruntime"
+)
+
+// runtimeName is the name BuildKit's runc executor expects its runtime to
+// have; lkpkg acts as that runtime when started through a symlink so named.
+const runtimeName = "runc"
+
+// RuntimeMain lets the lkpkg binary double as its own container runtime. It
+// must be the first thing main() does:
+//
+//	if executor.RuntimeMain() { return }
+//
+// When the process is libcontainer's container init, or was started as the
+// runtime (through the "runc" symlink the engine creates), it does that job
+// and exits; otherwise it returns false at once.
+func RuntimeMain() bool {
+	if ociruntime.IsInit() {
+		ociruntime.Init() // never returns
+	}
+	if filepath.Base(os.Args[0]) != runtimeName {
+		return false
+	}
+	containers := filepath.Join(filepath.Dir(os.Args[0]), "containers")
+	os.Exit(ociruntime.Main(os.Args[1:], containers))
+	return true
+}
+
+// installRuntime makes <stateDir>/runtime/runc a symlink to the running
+// executable and returns its path, which is given to BuildKit as the runtime
+// binary; container state then lives next to it, private to this state dir.
+func installRuntime(stateDir string) (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("find lkpkg's own executable: %w", err)
+	}
+	dir := filepath.Join(stateDir, "runtime")
+	if err := os.MkdirAll(filepath.Join(dir, "containers"), 0o700); err != nil {
+		return "", fmt.Errorf("create runtime dir: %w", err)
+	}
+	link := filepath.Join(dir, runtimeName)
+	if target, err := os.Readlink(link); err == nil && target == exe {
+		return link, nil
+	}
+	tmp := link + ".new"
+	_ = os.Remove(tmp)
+	if err := os.Symlink(exe, tmp); err != nil {
+		return "", fmt.Errorf("link runtime: %w", err)
+	}
+	if err := os.Rename(tmp, link); err != nil {
+		return "", fmt.Errorf("link runtime: %w", err)
+	}
+	return link, nil
+}

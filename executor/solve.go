@@ -1,0 +1,245 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/containerd/containerd/v2/core/content"
+	"github.com/containerd/containerd/v2/plugins/content/local"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/util/entitlements"
+	"github.com/moby/buildkit/util/progress/progressui"
+	"github.com/tonistiigi/fsutil"
+)
+
+// SolveRequest is one Dockerfile build: plain data, so that callers can
+// build and test it without running anything.
+type SolveRequest struct {
+	// ContextDir is the build context, sent to BuildKit from disk.
+	ContextDir string
+	// Dockerfile is the Dockerfile's path relative to ContextDir
+	// (default "Dockerfile").
+	Dockerfile string
+	// Platform is the target, e.g. "linux/amd64" (default: the host's).
+	Platform string
+	// BuildArgs and Labels become ARG values and image labels.
+	BuildArgs map[string]string
+	Labels    map[string]string
+	// Network is NetworkNone (also when empty) or NetworkHost.
+	Network NetworkMode
+	// NoCache rebuilds every step instead of reusing cached results.
+	NoCache bool
+	// NamedContexts replaces images or stages named in the Dockerfile, e.g.
+	// "busybox:fixture" -> OCILayoutContext(...) for a FROM served from an
+	// OCI layout listed in OCIStores.
+	NamedContexts map[string]string
+	// OCIStores names OCI layout directories that named contexts refer to.
+	OCIStores map[string]string
+	// ExportName is the image name recorded by the OCI exporter.
+	ExportName string
+	// OutputDir receives the image as an OCI layout directory, or Output as
+	// an OCI layout tar stream (closed when written). Neither: build only.
+	OutputDir string
+	Output    io.WriteCloser
+	// ProgressOutput receives build progress in ProgressMode (default
+	// plain); nil shows none.
+	ProgressOutput io.Writer
+	ProgressMode   progressui.DisplayMode
+}
+
+// SolveResult describes what a solve exported.
+type SolveResult struct {
+	// ImageDigest is the digest of the exported manifest or index.
+	ImageDigest string
+	// ExporterResponse is BuildKit's full exporter response.
+	ExporterResponse map[string]string
+}
+
+// Solve runs one build to completion. Cancelling ctx stops it and kills its
+// RUN steps.
+func (e *Engine) Solve(ctx context.Context, req SolveRequest) (*SolveResult, error) {
+	network, err := parseNetworkMode(string(req.Network))
+	if err != nil {
+		return nil, err
+	}
+	opt, err := req.solveOpt(network)
+	if err != nil {
+		return nil, err
+	}
+	release, err := e.netGate.acquire(ctx, network)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	resp, err := e.solveWithProgress(ctx, opt, req)
+	if err != nil {
+		return nil, err
+	}
+	if req.OutputDir != "" {
+		if err := tidyLayoutDir(req.OutputDir); err != nil {
+			return nil, err
+		}
+	}
+	return &SolveResult{ImageDigest: resp.ExporterResponse["containerimage.digest"], ExporterResponse: resp.ExporterResponse}, nil
+}
+
+func (e *Engine) solveWithProgress(ctx context.Context, opt client.SolveOpt, req SolveRequest) (*client.SolveResponse, error) {
+	status := make(chan *client.SolveStatus)
+	shown := make(chan error, 1)
+	go func() { shown <- showProgress(req.ProgressOutput, req.ProgressMode, status) }()
+	resp, err := e.client.Solve(ctx, nil, opt, status) // closes status
+	if perr := <-shown; err == nil && perr != nil {
+		err = fmt.Errorf("show build progress: %w", perr)
+	}
+	return resp, err
+}
+
+func showProgress(out io.Writer, mode progressui.DisplayMode, status chan *client.SolveStatus) error {
+	if out == nil {
+		for range status {
+		}
+		return nil
+	}
+	if mode == "" {
+		mode = progressui.PlainMode
+	}
+	display, err := progressui.NewDisplay(out, mode)
+	if err != nil {
+		for range status {
+		}
+		return err
+	}
+	// Not cancelled with the solve: the client closes status when done.
+	_, err = display.UpdateFrom(context.Background(), status)
+	return err
+}
+
+// solveOpt translates the request into BuildKit's solve options.
+func (req SolveRequest) solveOpt(network NetworkMode) (client.SolveOpt, error) {
+	if req.ContextDir == "" {
+		return client.SolveOpt{}, errors.New("solve request has no context dir")
+	}
+	dockerfile := req.Dockerfile
+	if dockerfile == "" {
+		dockerfile = "Dockerfile"
+	}
+	mounts, err := localMounts(req.ContextDir, filepath.Dir(filepath.Join(req.ContextDir, dockerfile)))
+	if err != nil {
+		return client.SolveOpt{}, err
+	}
+	stores, err := ociStores(req.OCIStores)
+	if err != nil {
+		return client.SolveOpt{}, err
+	}
+	exports, err := req.exports()
+	if err != nil {
+		return client.SolveOpt{}, err
+	}
+	opt := client.SolveOpt{
+		Frontend:      "dockerfile.v0",
+		FrontendAttrs: req.frontendAttrs(filepath.Base(dockerfile), network),
+		LocalMounts:   mounts,
+		OCIStores:     stores,
+		Exports:       exports,
+	}
+	if network == NetworkHost {
+		opt.AllowedEntitlements = []string{string(entitlements.EntitlementNetworkHost)}
+	}
+	return opt, nil
+}
+
+// frontendAttrs are the Dockerfile frontend's options. For builds without
+// network, force-network-mode=none also changes every RUN's cache key, so
+// results cached by a networked build are never reused offline.
+func (req SolveRequest) frontendAttrs(dockerfileName string, network NetworkMode) map[string]string {
+	attrs := map[string]string{"filename": dockerfileName}
+	if req.Platform != "" {
+		attrs["platform"] = req.Platform
+	}
+	if network == NetworkNone {
+		attrs["force-network-mode"] = "none"
+	}
+	if req.NoCache {
+		attrs["no-cache"] = "" // empty means every stage
+	}
+	for k, v := range req.BuildArgs {
+		attrs["build-arg:"+k] = v
+	}
+	for k, v := range req.Labels {
+		attrs["label:"+k] = v
+	}
+	for name, ref := range req.NamedContexts {
+		attrs["context:"+name] = ref
+	}
+	return attrs
+}
+
+func localMounts(contextDir, dockerfileDir string) (map[string]fsutil.FS, error) {
+	contextFS, err := fsutil.NewFS(contextDir)
+	if err != nil {
+		return nil, fmt.Errorf("build context %s: %w", contextDir, err)
+	}
+	dockerfileFS, err := fsutil.NewFS(dockerfileDir)
+	if err != nil {
+		return nil, fmt.Errorf("dockerfile dir %s: %w", dockerfileDir, err)
+	}
+	return map[string]fsutil.FS{"context": contextFS, "dockerfile": dockerfileFS}, nil
+}
+
+func ociStores(dirs map[string]string) (map[string]content.Store, error) {
+	stores := map[string]content.Store{}
+	for name, dir := range dirs {
+		if _, err := os.Stat(filepath.Join(dir, "index.json")); err != nil {
+			return nil, fmt.Errorf("OCI store %q: %s is not an OCI layout: %w", name, dir, err)
+		}
+		store, err := local.NewStore(dir)
+		if err != nil {
+			return nil, fmt.Errorf("OCI store %q: %w", name, err)
+		}
+		stores[name] = store
+	}
+	return stores, nil
+}
+
+func (req SolveRequest) exports() ([]client.ExportEntry, error) {
+	attrs := map[string]string{}
+	if req.ExportName != "" {
+		attrs["name"] = req.ExportName
+	}
+	switch {
+	case req.OutputDir != "" && req.Output != nil:
+		return nil, errors.New("solve request sets both OutputDir and Output; choose one")
+	case req.OutputDir != "":
+		attrs["tar"] = "false"
+		return []client.ExportEntry{{Type: client.ExporterOCI, Attrs: attrs, OutputDir: req.OutputDir}}, nil
+	case req.Output != nil:
+		out := req.Output
+		return []client.ExportEntry{{Type: client.ExporterOCI, Attrs: attrs,
+			Output: func(map[string]string) (io.WriteCloser, error) { return out, nil }}}, nil
+	}
+	return nil, nil
+}
+
+// tidyLayoutDir undoes side effects of the engine's zero umask on an
+// exported layout: BuildKit leaves an empty, world-writable ingest/ dir, and
+// nothing in the layout should be writable by others.
+func tidyLayoutDir(dir string) error {
+	_ = os.Remove(filepath.Join(dir, "ingest"))
+	return filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if mode := info.Mode(); mode.Perm()&0o022 != 0 && mode.Type()&os.ModeSymlink == 0 {
+			return os.Chmod(path, mode.Perm()&^0o022)
+		}
+		return nil
+	})
+}

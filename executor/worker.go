@@ -1,0 +1,158 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	ctdsnapshot "github.com/containerd/containerd/v2/core/snapshots"
+	"github.com/containerd/containerd/v2/plugins/snapshots/native"
+	"github.com/containerd/containerd/v2/plugins/snapshots/overlay"
+	"github.com/containerd/containerd/v2/plugins/snapshots/overlay/overlayutils"
+	"github.com/moby/buildkit/cache"
+	"github.com/moby/buildkit/cache/contenthash"
+	"github.com/moby/buildkit/control"
+	"github.com/moby/buildkit/executor/oci"
+	"github.com/moby/buildkit/frontend"
+	dockerfile "github.com/moby/buildkit/frontend/dockerfile/builder"
+	"github.com/moby/buildkit/frontend/gateway/forwarder"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/solver"
+	"github.com/moby/buildkit/solver/bboltcachestorage"
+	"github.com/moby/buildkit/util/db/boltutil"
+	"github.com/moby/buildkit/util/entitlements"
+	"github.com/moby/buildkit/util/network/netproviders"
+	"github.com/moby/buildkit/util/resolver"
+	"github.com/moby/buildkit/worker"
+	"github.com/moby/buildkit/worker/base"
+	"github.com/moby/buildkit/worker/runc"
+	bolt "go.etcd.io/bbolt"
+)
+
+// workerSet is the engine's single OCI worker and what closing it needs.
+type workerSet struct {
+	sessions    *session.Manager
+	controller  *worker.Controller
+	worker      *base.Worker
+	snapshotter ctdsnapshot.Snapshotter // BuildKit never closes it
+}
+
+func newWorkerSet(ctx context.Context, stateDir string, gate *networkGate) (*workerSet, error) {
+	runtimePath, err := installRuntime(stateDir)
+	if err != nil {
+		return nil, err
+	}
+	ws := &workerSet{controller: &worker.Controller{}}
+	if ws.sessions, err = session.NewManager(); err != nil {
+		return nil, err
+	}
+	opt, err := runc.NewWorkerOpt(stateDir, ws.snapshotterFactory(stateDir), false, oci.ProcessSandbox,
+		nil, nil, // labels; identity mapping must stay nil, never empty
+		netproviders.Opt{Mode: "host"}, // replaced by the gated providers below
+		nil, runtimePath, "", false, nil, "", "", nil)
+	if err != nil {
+		ws.closeSnapshotter()
+		return nil, fmt.Errorf("set up BuildKit worker in %s: %w", stateDir, err)
+	}
+	enforceNetworkPolicy(opt.NetworkProviders, gate)
+	opt.RegistryHosts = resolver.NewRegistryConfig(nil)
+	if ws.worker, err = base.NewWorker(ctx, opt); err != nil {
+		opt.MetadataStore.Close()
+		opt.ContentMetadata.Close()
+		ws.closeSnapshotter()
+		return nil, fmt.Errorf("start BuildKit worker: %w", err)
+	}
+	return ws, ws.controller.Add(ws.worker)
+}
+
+// snapshotterFactory picks overlayfs when the state dir's filesystem
+// supports it and the (slower, copying) native snapshotter otherwise.
+func (ws *workerSet) snapshotterFactory(stateDir string) runc.SnapshotterFactory {
+	keep := func(s ctdsnapshot.Snapshotter, err error) (ctdsnapshot.Snapshotter, error) {
+		ws.snapshotter = s
+		return s, err
+	}
+	if overlayutils.Supported(stateDir) == nil {
+		return runc.SnapshotterFactory{Name: "overlayfs", New: func(root string) (ctdsnapshot.Snapshotter, error) {
+			return keep(overlay.NewSnapshotter(root, overlay.AsynchronousRemove))
+		}}
+	}
+	return runc.SnapshotterFactory{Name: "native", New: func(root string) (ctdsnapshot.Snapshotter, error) {
+		return keep(native.NewSnapshotter(root))
+	}}
+}
+
+// forgetChecksums drops BuildKit's process-wide checksum cache entries for
+// this worker's refs: they keep handles on the worker's metadata database,
+// so an engine opened later in the same process on the same state dir
+// would otherwise fail with "database not open".
+func (ws *workerSet) forgetChecksums() {
+	if ws.worker == nil {
+		return
+	}
+	items, err := ws.worker.MetadataStore.All()
+	if err != nil {
+		return
+	}
+	for _, item := range items {
+		contenthash.ClearCacheContext(refID{id: item.ID()})
+	}
+}
+
+// refID is a cache.RefMetadata that knows only its ID, all that
+// contenthash.ClearCacheContext asks of it.
+// Calling any other method would panic on the nil embedded interface.
+type refID struct {
+	cache.RefMetadata
+	id string
+}
+
+func (r refID) ID() string { return r.id }
+
+func (ws *workerSet) closeSnapshotter() error {
+	if ws.snapshotter == nil {
+		return nil
+	}
+	err := ws.snapshotter.Close()
+	ws.snapshotter = nil
+	return err
+}
+
+// newController wires the solver around the worker with only the built-in
+// Dockerfile frontend: no gateway.v0, so "# syntax=" cannot pull and run a
+// frontend image behind the build's network policy.
+func newController(ctx context.Context, stateDir string, ws *workerSet) (*control.Controller, error) {
+	frontends := map[string]frontend.Frontend{
+		"dockerfile.v0": forwarder.NewGatewayForwarder(ws.controller.Infos(), dockerfile.Build),
+	}
+	cacheStore, err := bboltcachestorage.NewStore(filepath.Join(stateDir, "cache.db"))
+	if err != nil {
+		return nil, fmt.Errorf("open build cache db: %w", err)
+	}
+	historyDB, err := boltutil.SafeOpen(filepath.Join(stateDir, "history.db"), 0o600,
+		&bolt.Options{FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
+	if err != nil {
+		cacheStore.Close()
+		return nil, fmt.Errorf("open build history db: %w", err)
+	}
+	w := ws.worker
+	c, err := control.NewController(control.Opt{
+		SessionManager:   ws.sessions,
+		WorkerController: ws.controller,
+		Frontends:        frontends,
+		CacheManager:     solver.NewCacheManager(ctx, "local", cacheStore, worker.NewCacheResultStorage(ws.controller)),
+		CacheStore:       cacheStore,
+		// Allowed here, granted per solve only to builds with NetworkHost.
+		Entitlements:   []string{string(entitlements.EntitlementNetworkHost)},
+		HistoryDB:      historyDB,
+		LeaseManager:   w.LeaseManager(),
+		ContentStore:   w.ContentStore(),
+		GarbageCollect: w.GarbageCollect,
+		GracefulStop:   ctx.Done(),
+	})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("start BuildKit controller: %w", err), historyDB.Close(), cacheStore.Close())
+	}
+	return c, nil
+}

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package resources
+
+func isCgroup2() bool {
+	return false
+}

@@ -1,0 +1,3 @@
+package version
+
+const version = "1.28"

@@ -1,0 +1,8 @@
+package git
+
+import "golang.org/x/sys/unix"
+
+var reexecSysProcAttr = unix.SysProcAttr{
+	Setpgid:   true,
+	Pdeathsig: unix.SIGTERM,
+}

@@ -1,0 +1,8 @@
+//go:build unix && !linux
+
+package appdefaults
+
+const (
+	Address         = "unix:///var/run/buildkit/buildkitd.sock"
+	traceSocketPath = "/var/run/buildkit/otel-grpc.sock"
+)

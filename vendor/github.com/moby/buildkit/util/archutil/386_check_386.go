@@ -1,0 +1,7 @@
+//go:build 386
+
+package archutil
+
+func i386Supported() (string, error) {
+	return "", nil
+}

@@ -1,0 +1,7 @@
+//go:build !arm
+
+package archutil
+
+func armSupported() (string, error) {
+	return check("arm", Binaryarm)
+}

@@ -1,0 +1,8 @@
+package db
+
+import "io"
+
+type DB interface {
+	io.Closer
+	Transactor
+}

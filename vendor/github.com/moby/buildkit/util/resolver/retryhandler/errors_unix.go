@@ -1,0 +1,7 @@
+//go:build !windows
+
+package retryhandler
+
+import "syscall"
+
+const errConnectionReset = syscall.ECONNRESET

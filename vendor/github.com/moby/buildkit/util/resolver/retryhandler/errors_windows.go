@@ -1,0 +1,5 @@
+package retryhandler
+
+import "syscall"
+
+const errConnectionReset = syscall.WSAECONNRESET
