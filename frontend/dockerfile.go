@@ -1,0 +1,91 @@
+package frontend
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
+)
+
+// Dockerfile is a package's Dockerfile as read for planning: the images its stages start from.
+type Dockerfile struct {
+	Path string // absolute, for messages
+	Data []byte
+}
+
+// ReadDockerfile reads the plan's Dockerfile and refuses a `# syntax=` directive: it would make BuildKit load a
+// frontend image, a network fetch outside build.yml's policy and outside the air-gapped guarantee.
+func ReadDockerfile(plan *BuildPlan) (*Dockerfile, error) {
+	p := filepath.Join(plan.ContextDir, filepath.FromSlash(plan.Dockerfile))
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading Dockerfile: %w", err)
+	}
+	if syntax, _, loc, ok := parser.DetectSyntax(data); ok {
+		line := 1
+		if len(loc) > 0 {
+			line = loc[0].Start.Line
+		}
+		return nil, fmt.Errorf("%s:%d: `# syntax=%s` would load a Dockerfile frontend image, which lkpkg refuses "+
+			"(builds must not fetch code outside build.yml's network policy); remove the line: lkpkg's built-in "+
+			"Dockerfile frontend supports the current syntax", p, line, syntax)
+	}
+	return &Dockerfile{Path: p, Data: data}, nil
+}
+
+// BaseImages lists the images the stages start FROM, after expanding ARGs with buildArgs, in order and without
+// duplicates; `scratch` and names of earlier stages are left out. Each is returned as written (expanded).
+func (d *Dockerfile) BaseImages(buildArgs map[string]string) ([]string, error) {
+	res, err := parser.Parse(bytes.NewReader(d.Data))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", d.Path, err)
+	}
+	stages, metaArgs, err := instructions.Parse(res.AST, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", d.Path, err)
+	}
+	env := globalArgs(metaArgs, buildArgs)
+	lex := shell.NewLex(res.EscapeToken)
+	stageNames := map[string]bool{}
+	var images []string
+	for _, st := range stages {
+		name, _, err := lex.ProcessWord(st.BaseName, shell.EnvsFromSlice(env))
+		if err != nil {
+			return nil, fmt.Errorf("%s: FROM %s: %w", d.Path, st.BaseName, err)
+		}
+		if name == "" {
+			return nil, fmt.Errorf("%s: FROM %s expands to an empty name: set the build arg it uses", d.Path, st.BaseName)
+		}
+		if !stageNames[strings.ToLower(name)] && name != "scratch" {
+			images = appendUnique(images, name)
+		}
+		if st.Name != "" {
+			stageNames[strings.ToLower(st.Name)] = true
+		}
+	}
+	return images, nil
+}
+
+// globalArgs are the ARGs declared before the first FROM, with build args overriding their defaults, as
+// KEY=VALUE. Only declared ARGs are visible to FROM, as in BuildKit.
+func globalArgs(metaArgs []instructions.ArgCommand, buildArgs map[string]string) []string {
+	var env []string
+	lex := shell.NewLex('\\')
+	for _, cmd := range metaArgs {
+		for _, kv := range cmd.Args {
+			v, given := buildArgs[kv.Key]
+			if !given && kv.Value != nil {
+				v, _, _ = lex.ProcessWord(*kv.Value, shell.EnvsFromSlice(env))
+			}
+			if given || kv.Value != nil {
+				env = append(env, kv.Key+"="+v)
+			}
+		}
+	}
+	return env
+}
