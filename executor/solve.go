@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"time"
 
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/plugins/content/local"
@@ -21,6 +23,8 @@ import (
 type SolveRequest struct {
 	// ContextDir is the build context, sent to BuildKit from disk.
 	ContextDir string
+	// ExtraSources are more host directories shown inside the context.
+	ExtraSources []ContextMount
 	// Dockerfile is the Dockerfile's path relative to ContextDir
 	// (default "Dockerfile").
 	Dockerfile string
@@ -33,6 +37,10 @@ type SolveRequest struct {
 	Network NetworkMode
 	// NoCache rebuilds every step instead of reusing cached results.
 	NoCache bool
+	// SourceDateEpoch, when set, makes the image reproducible: it is the
+	// SOURCE_DATE_EPOCH build arg (image and history times) and every layer's
+	// file timestamps newer than it are clamped to it.
+	SourceDateEpoch time.Time
 	// NamedContexts replaces images or stages named in the Dockerfile, e.g.
 	// "busybox:fixture" -> OCILayoutContext(...) for a FROM served from an
 	// OCI layout listed in OCIStores.
@@ -127,7 +135,7 @@ func (req SolveRequest) solveOpt(network NetworkMode) (client.SolveOpt, error) {
 	if dockerfile == "" {
 		dockerfile = "Dockerfile"
 	}
-	mounts, err := localMounts(req.ContextDir, filepath.Dir(filepath.Join(req.ContextDir, dockerfile)))
+	mounts, err := localMounts(req.ContextDir, req.ExtraSources, filepath.Dir(filepath.Join(req.ContextDir, dockerfile)))
 	if err != nil {
 		return client.SolveOpt{}, err
 	}
@@ -166,6 +174,9 @@ func (req SolveRequest) frontendAttrs(dockerfileName string, network NetworkMode
 	if req.NoCache {
 		attrs["no-cache"] = "" // empty means every stage
 	}
+	if !req.SourceDateEpoch.IsZero() {
+		attrs["build-arg:SOURCE_DATE_EPOCH"] = strconv.FormatInt(req.SourceDateEpoch.Unix(), 10)
+	}
 	for k, v := range req.BuildArgs {
 		attrs["build-arg:"+k] = v
 	}
@@ -178,10 +189,10 @@ func (req SolveRequest) frontendAttrs(dockerfileName string, network NetworkMode
 	return attrs
 }
 
-func localMounts(contextDir, dockerfileDir string) (map[string]fsutil.FS, error) {
-	contextFS, err := fsutil.NewFS(contextDir)
+func localMounts(contextDir string, extra []ContextMount, dockerfileDir string) (map[string]fsutil.FS, error) {
+	contextFS, err := contextFS(contextDir, extra)
 	if err != nil {
-		return nil, fmt.Errorf("build context %s: %w", contextDir, err)
+		return nil, err
 	}
 	dockerfileFS, err := fsutil.NewFS(dockerfileDir)
 	if err != nil {
@@ -209,6 +220,9 @@ func (req SolveRequest) exports() ([]client.ExportEntry, error) {
 	attrs := map[string]string{}
 	if req.ExportName != "" {
 		attrs["name"] = req.ExportName
+	}
+	if !req.SourceDateEpoch.IsZero() {
+		attrs["rewrite-timestamp"] = "true"
 	}
 	switch {
 	case req.OutputDir != "" && req.Output != nil:
