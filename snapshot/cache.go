@@ -262,9 +262,17 @@ func (c *Cache) DescriptorWrite(name string, desc ocispec.Descriptor) error {
 // putNamedLocked replaces the entries named name by desc in idx, after checking under the lock that desc's blob
 // exists: a concurrent Remove may have collected a blob that a writer found present before it took the lock.
 func (c *Cache) putNamedLocked(idx *ocispec.Index, name string, desc ocispec.Descriptor) error {
-	if !c.HasBlob(desc.Digest) {
+	p, err := c.blobPath(desc.Digest)
+	if err != nil {
+		return fmt.Errorf("cannot name %s: %w", name, err)
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
 		return fmt.Errorf("cannot name %s: blob %s is not in the cache (removed by a concurrent `cache rm` or "+
 			"`cache clean`?); write it again and retry", name, desc.Digest)
+	}
+	if fi.Size() != desc.Size {
+		return fmt.Errorf("cannot name %s: descriptor size %d, but blob %s has %d bytes", name, desc.Size, desc.Digest, fi.Size())
 	}
 	desc.Annotations = cloneMap(desc.Annotations)
 	desc.Annotations[AnnotationRefName] = name

@@ -257,6 +257,9 @@ func checkLayout(t *testing.T, dir string) {
 			}
 			return // children may be absent: sparse layouts are legal
 		}
+		if top && int64(len(b)) != d.Size {
+			t.Errorf("index.json says %s has %d bytes, blob has %d", d.Digest, d.Size, len(b))
+		}
 		if !isIndexMediaType(d.MediaType) && !isManifestMediaType(d.MediaType) {
 			return
 		}
