@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -51,6 +53,7 @@ func runChild(mode, dir, arg string) error {
 	}
 	switch mode {
 	case "crash":
+		slowWrites = true
 		// Write until killed, printing "ready" once every kind of write has happened at least once.
 		for i := 0; ; i++ {
 			arch := []string{"amd64", "arm64", "s390x"}[i%3]
@@ -163,6 +166,19 @@ func importFixture(t *testing.T, c *Cache) []ocispec.Descriptor {
 	return descs
 }
 
+// slowWrites makes makeImage stream its layer slowly, so that a kill lands in the middle of a blob write.
+var slowWrites bool
+
+type slowReader struct{ r io.Reader }
+
+func (s *slowReader) Read(p []byte) (int, error) {
+	time.Sleep(time.Millisecond)
+	if len(p) > 64<<10 {
+		p = p[:64<<10]
+	}
+	return s.r.Read(p)
+}
+
 // makeImage writes a one-layer image for linux/arch whose layer holds a file named after seed, padded to about
 // size bytes, and returns its manifest descriptor with the platform set, as in an index.
 func makeImage(c *Cache, arch, seed string, size int) (ocispec.Descriptor, error) {
@@ -174,8 +190,12 @@ func makeImage(c *Cache, arch, seed string, size int) (ocispec.Descriptor, error
 	tw.WriteHeader(&tar.Header{Name: "data/" + seed, Mode: 0o644, Size: int64(size), Typeflag: tar.TypeReg})
 	tw.Write(content)
 	tw.Close()
-	ld, err := c.writeBlobBytes(layer.Bytes(), ocispec.MediaTypeImageLayer)
-	if err != nil {
+	ld := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: digest.FromBytes(layer.Bytes()), Size: int64(layer.Len())}
+	var lr io.Reader = &layer
+	if slowWrites {
+		lr = &slowReader{r: lr}
+	}
+	if err := c.WriteBlob(lr, ld); err != nil {
 		return ocispec.Descriptor{}, err
 	}
 	cfg, _ := json.Marshal(ocispec.Image{
