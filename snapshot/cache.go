@@ -339,3 +339,25 @@ func isIndexMediaType(mt string) bool {
 func isManifestMediaType(mt string) bool {
 	return mt == ocispec.MediaTypeImageManifest || mt == MediaTypeDockerManifest
 }
+
+// FindName returns the first of candidates that names an entry, e.g. a name as the user typed it and then its
+// expansion to a full reference. None found wraps ErrNotFound and names the first candidate.
+func (c *Cache) FindName(candidates ...string) (string, error) {
+	idx, err := c.index()
+	if err != nil {
+		return "", err
+	}
+	for _, n := range candidates {
+		if _, err := findName(idx, n); err == nil {
+			return n, nil
+		}
+	}
+	if len(candidates) == 0 {
+		return "", errors.New("no image name given")
+	}
+	tried := candidates[0]
+	if len(candidates) > 1 && candidates[1] != candidates[0] {
+		tried += " (or " + strings.Join(candidates[1:], ", ") + ")"
+	}
+	return "", fmt.Errorf("%s: %w (see `lkpkg cache ls`)", tried, ErrNotFound)
+}

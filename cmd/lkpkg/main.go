@@ -11,9 +11,21 @@ import (
 var _ = yaml.Node{}
 
 func main() {
-	app := &cli.App{Name: "lkpkg"}
-	if err := app.Run(os.Args); err != nil {
-		fmt.Fprintln(os.Stderr, err)
+	if err := newApp().Run(os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "lkpkg:", err)
+		if ec, ok := err.(cli.ExitCoder); ok {
+			os.Exit(ec.ExitCode())
+		}
 		os.Exit(1)
+	}
+}
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:     "lkpkg",
+		Flags:    []cli.Flag{cacheFlag()},
+		Commands: []*cli.Command{cacheCommand()},
+		// Errors are printed once, by main.
+		ExitErrHandler: func(*cli.Context, error) {},
 	}
 }
