@@ -10,7 +10,6 @@ import (
 
 	ggcrname "github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -76,10 +75,7 @@ func (c *Cache) Export(name string, opts ExportOptions, w io.Writer) error {
 		if err != nil {
 			return err
 		}
-		rc := mutate.Extract(vimg)
-		defer rc.Close()
-		_, err = io.Copy(w, rc)
-		return err
+		return flatten(vimg, w)
 	}
 	return fmt.Errorf("unknown export format %q: want oci, docker or filesystem", opts.Format)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -109,38 +110,88 @@ func TestExportFilesystem(t *testing.T) {
 	}
 }
 
-// Whiteouts of a later layer remove files of an earlier one.
+// Layers are flattened with OCI whiteouts applied, including opaque directories (which ggcr's Extract ignores).
 func TestExportFilesystemWhiteouts(t *testing.T) {
-	c := newCache(t)
-	layer := func(files map[string]string) ocispec.Descriptor {
-		var buf bytes.Buffer
-		tw := tar.NewWriter(&buf)
-		for name, content := range files {
-			tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg})
-			tw.Write([]byte(content))
-		}
-		tw.Close()
-		d, err := c.writeBlobBytes(buf.Bytes(), ocispec.MediaTypeImageLayer)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
+	type entry struct{ name, content string } // a name ending in / is a directory
+	tests := []struct {
+		name   string
+		layers [][]entry
+		want   string // sorted paths of the output
+	}{
+		{"file whiteout", [][]entry{
+			{{"etc/", ""}, {"etc/keep", "k"}, {"etc/gone", "g"}},
+			{{"etc/.wh.gone", ""}, {"etc/new", "n"}},
+		}, "etc etc/keep etc/new"},
+		{"directory whiteout", [][]entry{
+			{{"a/", ""}, {"a/b/", ""}, {"a/b/c", "c"}, {"a/d", "d"}},
+			{{"a/.wh.b", ""}},
+		}, "a a/d"},
+		{"opaque directory", [][]entry{
+			{{"a/", ""}, {"a/old", "o"}, {"a/sub/", ""}, {"a/sub/x", "x"}, {"keep", "k"}},
+			{{"a/", ""}, {"a/.wh..wh..opq", ""}, {"a/new", "n"}},
+		}, "a a/new keep"},
+		{"upper file wins", [][]entry{
+			{{"f", "lower"}},
+			{{"./f", "upper"}},
+		}, "f"},
+		{"file replaces directory", [][]entry{
+			{{"d/", ""}, {"d/x", "x"}},
+			{{"d", "now a file"}},
+		}, "d"},
+		{"recreated after whiteout", [][]entry{
+			{{"f", "1"}},
+			{{".wh.f", ""}},
+			{{"f", "3"}},
+		}, "f"},
 	}
-	l1 := layer(map[string]string{"etc/keep": "k", "etc/gone": "g"})
-	l2 := layer(map[string]string{"etc/.wh.gone": "", "etc/new": "n"})
-	cfg, _ := json.Marshal(ocispec.Image{Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"},
-		RootFS: ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{l1.Digest, l2.Digest}}})
-	cd, _ := c.writeBlobBytes(cfg, ocispec.MediaTypeImageConfig)
-	m := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest, Config: cd, Layers: []ocispec.Descriptor{l1, l2}}
-	m.SchemaVersion = 2
-	mb, _ := json.Marshal(m)
-	md, _ := c.writeBlobBytes(mb, ocispec.MediaTypeImageManifest)
-	if err := c.DescriptorWrite("docker.io/test/wh:1", md); err != nil {
-		t.Fatal(err)
-	}
-	files := tarFiles(t, exportFile(t, c, "docker.io/test/wh:1", ExportOptions{Format: FormatFilesystem}))
-	if files["etc/keep"] == nil || files["etc/new"] == nil || files["etc/gone"] != nil || files["etc/.wh.gone"] != nil {
-		t.Fatalf("files %v", keys(files))
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCache(t)
+			var layers []ocispec.Descriptor
+			var diffIDs []digest.Digest
+			for _, entries := range tc.layers {
+				var buf bytes.Buffer
+				tw := tar.NewWriter(&buf)
+				for _, e := range entries {
+					if strings.HasSuffix(e.name, "/") {
+						tw.WriteHeader(&tar.Header{Name: e.name, Mode: 0o755, Typeflag: tar.TypeDir})
+						continue
+					}
+					tw.WriteHeader(&tar.Header{Name: e.name, Mode: 0o644, Size: int64(len(e.content)), Typeflag: tar.TypeReg})
+					tw.Write([]byte(e.content))
+				}
+				tw.Close()
+				d, err := c.writeBlobBytes(buf.Bytes(), ocispec.MediaTypeImageLayer)
+				if err != nil {
+					t.Fatal(err)
+				}
+				layers = append(layers, d)
+				diffIDs = append(diffIDs, d.Digest)
+			}
+			cfg, _ := json.Marshal(ocispec.Image{Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"},
+				RootFS: ocispec.RootFS{Type: "layers", DiffIDs: diffIDs}})
+			cd, _ := c.writeBlobBytes(cfg, ocispec.MediaTypeImageConfig)
+			m := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest, Config: cd, Layers: layers}
+			m.SchemaVersion = 2
+			mb, _ := json.Marshal(m)
+			md, _ := c.writeBlobBytes(mb, ocispec.MediaTypeImageManifest)
+			if err := c.DescriptorWrite("docker.io/test/wh:1", md); err != nil {
+				t.Fatal(err)
+			}
+			path := exportFile(t, c, "docker.io/test/wh:1", ExportOptions{Format: FormatFilesystem})
+			files := tarFiles(t, path)
+			got := keys(files)
+			sort.Strings(got)
+			if strings.Join(got, " ") != tc.want {
+				t.Fatalf("files %q, want %q", strings.Join(got, " "), tc.want)
+			}
+			if h := files["f"]; h != nil {
+				content, _ := os.ReadFile(extractFile(t, path, h.Name))
+				if last := tc.layers[len(tc.layers)-1]; string(content) != last[len(last)-1].content {
+					t.Fatalf("f = %q", content)
+				}
+			}
+		})
 	}
 }
 
@@ -243,7 +294,7 @@ func tarFiles(t *testing.T, path string) map[string]*tar.Header {
 		if err != nil {
 			t.Fatal(err)
 		}
-		files[strings.TrimPrefix(h.Name, "/")] = h
+		files[strings.TrimSuffix(strings.TrimPrefix(h.Name, "/"), "/")] = h
 	}
 }
 
