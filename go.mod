@@ -17,4 +17,5 @@ require (
 	github.com/klauspost/compress v1.18.6 // indirect
 	github.com/russross/blackfriday/v2 v2.1.0 // indirect
 	github.com/xrash/smetrics v0.0.0-20240521201337-686a1a2994c1 // indirect
+	golang.org/x/sync v0.21.0 // indirect
 )

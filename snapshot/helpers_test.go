@@ -3,6 +3,7 @@ package snapshot
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -190,8 +191,13 @@ func makeImage(c *Cache, arch, seed string, size int) (ocispec.Descriptor, error
 	tw.WriteHeader(&tar.Header{Name: "data/" + seed, Mode: 0o644, Size: int64(size), Typeflag: tar.TypeReg})
 	tw.Write(content)
 	tw.Close()
-	ld := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: digest.FromBytes(layer.Bytes()), Size: int64(layer.Len())}
-	var lr io.Reader = &layer
+	diffID := digest.FromBytes(layer.Bytes())
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
+	zw.Write(layer.Bytes())
+	zw.Close()
+	ld := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayerGzip, Digest: digest.FromBytes(gz.Bytes()), Size: int64(gz.Len())}
+	var lr io.Reader = &gz
 	if slowWrites {
 		lr = &slowReader{r: lr}
 	}
@@ -200,7 +206,7 @@ func makeImage(c *Cache, arch, seed string, size int) (ocispec.Descriptor, error
 	}
 	cfg, _ := json.Marshal(ocispec.Image{
 		Platform: ocispec.Platform{OS: "linux", Architecture: arch},
-		RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{ld.Digest}},
+		RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{diffID}},
 		Config:   ocispec.ImageConfig{Cmd: []string{"/bin/sh"}, Labels: map[string]string{"seed": seed}},
 	})
 	cd, err := c.writeBlobBytes(cfg, ocispec.MediaTypeImageConfig)
