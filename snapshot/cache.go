@@ -1,7 +1,3 @@
-// Package snapshot owns the linuxkit cache: an OCI image layout (by default ~/.linuxkit/cache) that lkpkg and
-// linuxkit share. Layout, entry names and the lock are linuxkit's, so either tool can read what the other wrote;
-// unlike linuxkit, every write here is crash-safe (temporary file, fsync, rename) and removal never deletes a blob
-// that another entry still uses.
 package snapshot
 
 import (

@@ -77,6 +77,19 @@ func runChild(mode, dir, arg string) error {
 				fmt.Println("ready")
 			}
 		}
+	case "hold":
+		// Holds the lock the way linuxkit's util.Lock takes it until stdin closes.
+		f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_RDWR|os.O_CREATE, 0o644)
+		if err != nil {
+			return err
+		}
+		lk := unix.Flock_t{Type: unix.F_WRLCK}
+		if err := unix.FcntlFlock(f.Fd(), unix.F_SETLKW, &lk); err != nil {
+			return err
+		}
+		fmt.Println("locked")
+		io.Copy(io.Discard, os.Stdin)
+		return nil
 	case "writer":
 		// Writes names docker.io/test/<arg>:<i> and merges one arch per process into a shared index.
 		arch := strings.Split(arg, ",")[1]
@@ -327,12 +340,5 @@ func readJSON(t *testing.T, path string, v any) {
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("%s: %v", path, err)
-	}
-}
-
-func needSkopeo(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("skopeo"); err != nil {
-		t.Skip("skopeo is not installed (apt-get install skopeo; .ci/deps installs it)")
 	}
 }
