@@ -136,3 +136,29 @@ func (c *Cache) writeBlobBytes(b []byte, mediaType string) (ocispec.Descriptor, 
 	desc := ocispec.Descriptor{MediaType: mediaType, Digest: digest.FromBytes(b), Size: int64(len(b))}
 	return desc, c.WriteBlob(bytes.NewReader(b), desc)
 }
+
+// ReadIndex reads and parses the image index blob d (e.g. a per-arch entry's root, to get its children).
+func (c *Cache) ReadIndex(d digest.Digest) (ocispec.Index, error) {
+	var idx ocispec.Index
+	var m manifestKind
+	if err := c.readJSONBlob(d, &m); err != nil {
+		return idx, err
+	}
+	if !m.isIndex() {
+		return idx, fmt.Errorf("blob %s is an image manifest, not an index", d)
+	}
+	return idx, c.readJSONBlob(d, &idx)
+}
+
+// ReadManifest reads and parses the image manifest blob d.
+func (c *Cache) ReadManifest(d digest.Digest) (ocispec.Manifest, error) {
+	var man ocispec.Manifest
+	var m manifestKind
+	if err := c.readJSONBlob(d, &m); err != nil {
+		return man, err
+	}
+	if m.isIndex() {
+		return man, fmt.Errorf("blob %s is an index, not an image manifest", d)
+	}
+	return man, c.readJSONBlob(d, &man)
+}

@@ -12,14 +12,29 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
+// maxManifestSize bounds the manifests and indexes read while walking the graph (registries accept at least 4 MiB;
+// anything larger is not a manifest lkpkg or linuxkit wrote).
+const maxManifestSize = 4 << 20
+
 // reachable adds to seen every blob reachable from d: d itself and, for manifests and indexes present in the
-// cache, their children, config, layers and subject. Missing blobs are fine (a cache is sparse by design).
-func (c *Cache) reachable(d digest.Digest, seen map[digest.Digest]bool) {
-	if seen[d] {
+// cache, their children, config, layers and subject. Layers and configs are never read, and missing blobs are
+// fine (a cache is sparse by design).
+func (c *Cache) reachable(d ocispec.Descriptor, seen map[digest.Digest]bool) {
+	if seen[d.Digest] {
 		return
 	}
-	seen[d] = true
-	b, err := c.ReadBlob(d)
+	seen[d.Digest] = true
+	if d.MediaType != "" && !isIndexMediaType(d.MediaType) && !isManifestMediaType(d.MediaType) {
+		return
+	}
+	p, err := c.blobPath(d.Digest)
+	if err != nil {
+		return
+	}
+	if fi, err := os.Stat(p); err != nil || fi.Size() > maxManifestSize {
+		return
+	}
+	b, err := os.ReadFile(p)
 	if err != nil || len(b) == 0 || b[0] != '{' {
 		return
 	}
@@ -39,7 +54,7 @@ func (c *Cache) reachable(d digest.Digest, seen map[digest.Digest]bool) {
 	}
 	for _, n := range next {
 		if n.Digest.Validate() == nil {
-			c.reachable(n.Digest, seen)
+			c.reachable(n, seen)
 		}
 	}
 }
@@ -47,7 +62,7 @@ func (c *Cache) reachable(d digest.Digest, seen map[digest.Digest]bool) {
 // collectLocked deletes the blobs reachable from candidates that no descriptor of idx (named or not) reaches.
 // Only candidates are considered, never the whole blobs directory: another process may be writing blobs that
 // its index.json update has not named yet. The caller holds the lock and has already written idx.
-func (c *Cache) collectLocked(idx ocispec.Index, candidates []digest.Digest) error {
+func (c *Cache) collectLocked(idx ocispec.Index, candidates []ocispec.Descriptor) error {
 	doomed := map[digest.Digest]bool{}
 	for _, d := range candidates {
 		c.reachable(d, doomed)
@@ -57,7 +72,7 @@ func (c *Cache) collectLocked(idx ocispec.Index, candidates []digest.Digest) err
 	}
 	live := map[digest.Digest]bool{}
 	for _, d := range idx.Manifests {
-		c.reachable(d.Digest, live)
+		c.reachable(d, live)
 	}
 	dirs := map[string]bool{}
 	var errs []error
@@ -103,11 +118,11 @@ func (c *Cache) Remove(names ...string) error {
 		if len(missing) > 0 {
 			return fmt.Errorf("%s: %w (see `lkpkg cache ls`)", strings.Join(missing, ", "), ErrNotFound)
 		}
-		var candidates []digest.Digest
+		var candidates []ocispec.Descriptor
 		kept := idx.Manifests[:0:0]
 		for _, d := range idx.Manifests {
 			if drop[d.Annotations[AnnotationRefName]] {
-				candidates = append(candidates, d.Digest)
+				candidates = append(candidates, d)
 				continue
 			}
 			kept = append(kept, d)

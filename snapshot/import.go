@@ -110,15 +110,20 @@ func (c *Cache) ImportOCI(r io.Reader) ([]ocispec.Descriptor, error) {
 		if err := d.Digest.Validate(); err != nil {
 			return nil, fmt.Errorf("import: index.json manifests[%d]: bad digest %q", i, d.Digest)
 		}
-		var b []byte
-		var err error
-		if tmp, ok := staged[d.Digest]; ok {
-			b, err = os.ReadFile(tmp)
-		} else {
-			b, err = c.ReadBlob(d.Digest)
+		p, ok := staged[d.Digest]
+		if !ok {
+			p, _ = c.blobPath(d.Digest)
 		}
+		fi, err := os.Stat(p)
 		if err != nil {
 			return nil, fmt.Errorf("import: index.json names %s, which is neither in the tar nor in the cache", d.Digest)
+		}
+		if fi.Size() > maxManifestSize {
+			return nil, fmt.Errorf("import: %s named in index.json is too large for an image manifest or index", d.Digest)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("import: %w", err)
 		}
 		var m manifestKind
 		if err := json.Unmarshal(b, &m); err != nil || (m.Config == nil && m.Manifests == nil) {

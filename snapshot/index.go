@@ -71,7 +71,7 @@ func (c *Cache) IndexWrite(name string, children []ocispec.Descriptor) (ocispec.
 		root = idx.Manifests[len(idx.Manifests)-1]
 		if old != nil && old.Digest != desc.Digest {
 			// Collected after index.json no longer names it, and only if nothing else reaches it.
-			return c.collectLocked(idx, []digest.Digest{old.Digest})
+			return c.collectLocked(idx, []ocispec.Descriptor{*old})
 		}
 		return nil
 	})

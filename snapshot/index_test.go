@@ -185,3 +185,25 @@ func TestRemoveKeepsSharedBlobs(t *testing.T) {
 	}
 	checkLayout(t, c.Dir())
 }
+
+func TestReadIndexAndManifest(t *testing.T) {
+	c := newCache(t)
+	importFixture(t, c)
+	idx, err := c.ReadIndex(digest.Digest(fixtureIndex))
+	if err != nil || len(idx.Manifests) != 3 {
+		t.Fatalf("ReadIndex: %d children, %v", len(idx.Manifests), err)
+	}
+	m, err := c.ReadManifest(digest.Digest(fixtureAmd64))
+	if err != nil || len(m.Layers) != 1 {
+		t.Fatalf("ReadManifest: %+v, %v", m, err)
+	}
+	if _, err := c.ReadIndex(digest.Digest(fixtureAmd64)); err == nil {
+		t.Error("ReadIndex of a manifest succeeded")
+	}
+	if _, err := c.ReadManifest(digest.Digest(fixtureIndex)); err == nil {
+		t.Error("ReadManifest of an index succeeded")
+	}
+	if _, err := c.ReadManifest(digest.FromString("missing")); err == nil {
+		t.Error("ReadManifest of a missing blob succeeded")
+	}
+}
