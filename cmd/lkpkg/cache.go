@@ -2,8 +2,6 @@ package main
 
 import "github.com/urfave/cli/v2"
 
-const cacheLater = "the linuxkit cache writer lands with the build engine"
-
 func cacheCommand() *cli.Command {
 	published := &cli.BoolFlag{Name: "published-only", Usage: "only remove images that are also in the registry"}
 	return &cli.Command{
@@ -12,19 +10,19 @@ func cacheCommand() *cli.Command {
 		Flags: []cli.Flag{cacheFlag()},
 		Subcommands: []*cli.Command{
 			{Name: "ls", Usage: "list images in the cache", Flags: []cli.Flag{cacheFlag()},
-				Action: notYet("lkpkg cache ls", cacheLater)},
+				Action: cacheLs},
 			{Name: "rm", Usage: "remove images from the cache", ArgsUsage: "<name>...", Flags: []cli.Flag{cacheFlag(), published},
-				Action: notYet("lkpkg cache rm", cacheLater)},
+				Action: cacheRm},
 			{Name: "clean", Usage: "empty the cache", Flags: []cli.Flag{cacheFlag(), published},
-				Action: notYet("lkpkg cache clean", cacheLater)},
+				Action: cacheClean},
 			{Name: "export", Usage: "export an image from the cache", ArgsUsage: "<name>", Flags: []cli.Flag{cacheFlag(),
 				&cli.StringFlag{Name: "platform", Usage: "platform to export (default linux/<host arch>)"},
 				&cli.StringFlag{Name: "outfile", Usage: "output file, - for stdout"},
 				&cli.StringFlag{Name: "format", Value: "oci", Usage: "oci, docker or filesystem"},
 				&cli.StringFlag{Name: "name", Usage: "reference name to give the exported image"}},
-				Action: notYet("lkpkg cache export", cacheLater)},
+				Action: cacheExport},
 			{Name: "import", Usage: "import an OCI tar into the cache", ArgsUsage: "<file|->", Flags: []cli.Flag{cacheFlag()},
-				Action: notYet("lkpkg cache import", cacheLater)},
+				Action: cacheImport},
 			{Name: "pull", Usage: "pull images into the cache", ArgsUsage: "<name>...", Flags: []cli.Flag{cacheFlag()},
 				Action: notYet("lkpkg cache pull", "registry support is still being integrated")},
 			{Name: "push", Usage: "push images from the cache", ArgsUsage: "<name>...", Flags: []cli.Flag{cacheFlag(),

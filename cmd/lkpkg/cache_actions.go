@@ -1,0 +1,168 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lkpkg/lkpkg/frontend"
+	"github.com/lkpkg/lkpkg/snapshot"
+)
+
+// cacheDir is --cache from the innermost command that was given it, else LINUXKIT_CACHE, else ~/.linuxkit/cache.
+// (urfave/cli reads a flag from the innermost command that declares it, so a root --cache needs the walk.)
+func cacheDir(c *cli.Context) (string, error) {
+	env := os.Getenv("LINUXKIT_CACHE")
+	for _, ctx := range c.Lineage() {
+		if v := ctx.String("cache"); v != "" && v != env {
+			return v, nil
+		}
+	}
+	if env != "" {
+		return env, nil
+	}
+	return snapshot.DefaultDir()
+}
+
+func openCache(c *cli.Context) (*snapshot.Cache, error) {
+	dir, err := cacheDir(c)
+	if err != nil {
+		return nil, err
+	}
+	return snapshot.OpenCache(dir)
+}
+
+// cacheName resolves a name as typed: the exact index.json name first (linuxkit's only form), then the full
+// reference it expands to (alpine → docker.io/library/alpine:latest).
+func cacheName(cache *snapshot.Cache, arg string) (string, error) {
+	return cache.FindName(arg, frontend.ExpandReferenceWithTag(arg))
+}
+
+var errPublishedOnly = cli.Exit("--published-only compares with the registry, which needs registry support "+
+	"that this version of lkpkg does not have yet; remove images by name with `lkpkg cache rm`", 3)
+
+func cacheLs(c *cli.Context) error {
+	cache, err := openCache(c)
+	if err != nil {
+		return err
+	}
+	list, err := cache.List()
+	if err != nil {
+		return err
+	}
+	names, err := cache.Names()
+	if err != nil {
+		return err
+	}
+	w := c.App.Writer
+	fmt.Fprintf(w, "%s\t%s\n", "image name", "root manifest hash")
+	for _, n := range names {
+		fmt.Fprintf(w, "%s\t%s\n", n, list[n].Digest)
+	}
+	return nil
+}
+
+func cacheRm(c *cli.Context) error {
+	if c.Bool("published-only") {
+		return errPublishedOnly
+	}
+	if c.NArg() == 0 {
+		return cli.Exit("cache rm: give at least one image name (see `lkpkg cache ls`)", 2)
+	}
+	cache, err := openCache(c)
+	if err != nil {
+		return err
+	}
+	var names []string
+	var errs []error
+	for _, arg := range c.Args().Slice() {
+		n, err := cacheName(cache, arg)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		names = append(names, n)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("nothing removed: %w", errors.Join(errs...))
+	}
+	return cache.Remove(names...)
+}
+
+func cacheClean(c *cli.Context) error {
+	if c.Bool("published-only") {
+		return errPublishedOnly
+	}
+	cache, err := openCache(c)
+	if err != nil {
+		return err
+	}
+	return cache.Clean()
+}
+
+func cacheExport(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return cli.Exit("cache export: give exactly one image name", 2)
+	}
+	outfile := c.String("outfile")
+	if outfile == "" {
+		return cli.Exit("cache export: --outfile is required (- for stdout)", 2)
+	}
+	platform, err := snapshot.ParsePlatform(c.String("platform"))
+	if err != nil {
+		return cli.Exit("cache export: "+err.Error(), 2)
+	}
+	format := snapshot.Format(c.String("format"))
+	switch format {
+	case snapshot.FormatOCI, snapshot.FormatDocker, snapshot.FormatFilesystem:
+	default:
+		return cli.Exit(fmt.Sprintf("cache export: unknown --format %q: want oci, docker or filesystem", format), 2)
+	}
+	cache, err := openCache(c)
+	if err != nil {
+		return err
+	}
+	name, err := cacheName(cache, c.Args().First())
+	if err != nil {
+		return err
+	}
+	opts := snapshot.ExportOptions{Platform: platform, Format: format, RefName: c.String("name")}
+	if outfile == "-" {
+		return cache.Export(name, opts, c.App.Writer)
+	}
+	return snapshot.WriteFileAtomic(outfile, 0o644, func(w io.Writer) error { return cache.Export(name, opts, w) })
+}
+
+func cacheImport(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return cli.Exit("cache import: give one tar file, or - for stdin", 2)
+	}
+	var r io.Reader = c.App.Reader
+	if arg := c.Args().First(); arg != "-" {
+		f, err := os.Open(arg)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r = f
+	}
+	cache, err := openCache(c)
+	if err != nil {
+		return err
+	}
+	descs, err := cache.ImportOCI(r)
+	if err != nil {
+		return err
+	}
+	for _, d := range descs {
+		name := d.Annotations[snapshot.AnnotationRefName]
+		if name == "" {
+			name = "(unnamed)"
+		}
+		fmt.Fprintf(c.App.Writer, "%s\t%s\n", name, d.Digest)
+	}
+	return nil
+}
