@@ -19,8 +19,14 @@ deps:
 build: deps
 	$(GO) build $(GOFLAGS) -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/lkpkg
 
+# The main job: build every example package, for all its architectures, fully offline, from the bundled
+# base image, into a project-local linuxkit cache; print their tags. Re-running it finds them cached.
+EXAMPLES_CACHE ?= $(CURDIR)/.cache/linuxkit
+EXAMPLES_STATE ?= $(CURDIR)/.cache/state
 examples: build
-	$(BIN) pkg show-tag $(dir $(wildcard examples/*/build.yml))
+	tar -C examples/busybox-oci -cf - . | $(BIN) --cache $(EXAMPLES_CACHE) cache import - >/dev/null
+	$(BIN) --cache $(EXAMPLES_CACHE) pkg build --state-dir $(EXAMPLES_STATE) $(dir $(wildcard examples/*/build.yml))
+	$(BIN) --cache $(EXAMPLES_CACHE) cache ls
 
 test: build
 	$(GO) vet $(GOFLAGS) -tags '$(TAGS)' ./...

@@ -10,7 +10,7 @@ import (
 	"github.com/lkpkg/lkpkg/frontend"
 )
 
-const buildLater = "the daemonless build engine (embedded BuildKit) is still being integrated; `lkpkg pkg show-tag` works now"
+const pushLater = "pushing needs registry support, which this version of lkpkg does not have yet; `lkpkg pkg build` builds into the linuxkit cache"
 
 func pkgCommand() *cli.Command {
 	return &cli.Command{
@@ -19,9 +19,9 @@ func pkgCommand() *cli.Command {
 		Flags: pkgFlags(),
 		Subcommands: []*cli.Command{
 			{Name: "build", Usage: "build packages", ArgsUsage: "<dir>...", Flags: append(pkgFlags(), buildFlags()...),
-				Action: notYet("lkpkg pkg build", buildLater)},
+				Action: pkgBuild},
 			{Name: "push", Usage: "build and push packages (alias of build --push)", ArgsUsage: "<dir>...",
-				Flags: append(pkgFlags(), buildFlags()...), Action: notYet("lkpkg pkg push", buildLater)},
+				Flags: append(pkgFlags(), buildFlags()...), Action: notYet("lkpkg pkg push", pushLater)},
 			{Name: "show-tag", Usage: "print the tag of each package", ArgsUsage: "<dir>...",
 				Flags: append(pkgFlags(), &cli.BoolFlag{Name: "canonical", Usage: "print the full reference (docker.io/...)"}),
 				Action: showTag},
@@ -80,6 +80,7 @@ func buildFlags() []cli.Flag {
 		&cli.StringFlag{Name: "progress", Value: "auto", EnvVars: []string{"BUILDKIT_PROGRESS"}, Usage: "progress output: auto, plain, tty, quiet or rawjson"},
 		&cli.StringSliceFlag{Name: "ssh", Usage: "SSH agent socket or keys to expose to the build"},
 		&cli.BoolFlag{Name: "dry-run", Usage: "print what would be built without building"},
+		stateDirFlag(),
 	}
 }
 

@@ -1,0 +1,276 @@
+// Package build runs one `lkpkg pkg build`: it takes the plans frontend/ makes, solves each missing platform with
+// the executor's embedded BuildKit, and commits the results into the linuxkit cache (snapshot/). It is the only
+// package that knows all three; each of them stays ignorant of the others.
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/moby/buildkit/util/progress/progressui"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/lkpkg/lkpkg/executor"
+	"github.com/lkpkg/lkpkg/frontend"
+	"github.com/lkpkg/lkpkg/snapshot"
+)
+
+// CacheStoreName is the OCI store name under which the linuxkit cache is offered to BuildKit for FROM images.
+const CacheStoreName = "linuxkit-cache"
+
+// Options configure a Builder.
+type Options struct {
+	Force        bool      // build even when the cache has the image
+	IgnoreCached bool      // never serve FROM images from the linuxkit cache
+	Engine       executor.Options
+	Progress     io.Writer // BuildKit progress; nil shows none
+	ProgressMode string    // auto, plain, tty, quiet, rawjson
+	Log          io.Writer // messages for the user
+}
+
+// Builder builds packages into one linuxkit cache. The BuildKit engine starts only when something needs
+// building, so a run whose tags are all cached costs no engine start-up.
+type Builder struct {
+	opts  Options
+	cache *snapshot.Cache
+
+	engineOnce sync.Once
+	engine     *executor.Engine
+	engineErr  error
+}
+
+// New returns a Builder writing into cache.
+func New(cache *snapshot.Cache, opts Options) *Builder {
+	if opts.Log == nil {
+		opts.Log = io.Discard
+	}
+	return &Builder{opts: opts, cache: cache}
+}
+
+// Close stops the engine if it was started.
+func (b *Builder) Close() error {
+	if b.engine != nil {
+		return b.engine.Close()
+	}
+	return nil
+}
+
+func (b *Builder) startEngine(ctx context.Context) (*executor.Engine, error) {
+	b.engineOnce.Do(func() { b.engine, b.engineErr = executor.New(ctx, b.opts.Engine) })
+	return b.engine, b.engineErr
+}
+
+// Result says what Build did for one package.
+type Result struct {
+	Built  []string // platforms built
+	Cached []string // platforms already in the cache
+	Index  ocispec.Descriptor
+}
+
+// Build builds the plan's platforms missing from the cache (all of them with Force), stores each as
+// <FullTag>-<arch> and merges them into the multi-arch index <FullTag>.
+func (b *Builder) Build(ctx context.Context, plan *frontend.BuildPlan) (*Result, error) {
+	tag := plan.Package.FullTag()
+	if len(plan.Platforms) == 0 {
+		fmt.Fprintf(b.opts.Log, "Skipping %s with no architectures to build\n", plan.Package.Tag())
+		return &Result{}, nil
+	}
+	res := &Result{}
+	var todo []string
+	for _, pl := range plan.Platforms {
+		cached, err := b.cache.ImageInCache(tag, frontend.PlatformArch(pl))
+		if err != nil {
+			return nil, err
+		}
+		if cached && !b.opts.Force {
+			res.Cached = append(res.Cached, pl)
+			continue
+		}
+		todo = append(todo, pl)
+	}
+	if len(todo) == 0 {
+		fmt.Fprintf(b.opts.Log, "%s is in the cache; not building (use --force to rebuild)\n", plan.Package.Tag())
+		return res, nil
+	}
+	fmt.Fprintf(b.opts.Log, "Building %q for %v\n", plan.Package.Tag(), todo)
+	children, err := b.buildPlatforms(ctx, plan, todo)
+	if err != nil {
+		return nil, err
+	}
+	if res.Index, err = b.cache.IndexWrite(tag, children); err != nil {
+		return nil, fmt.Errorf("writing the index %s into the cache: %w", tag, err)
+	}
+	res.Built = todo
+	return res, nil
+}
+
+// buildPlatforms solves every platform concurrently in one engine and returns the per-platform manifests (and
+// attestations) to merge into the index.
+func (b *Builder) buildPlatforms(ctx context.Context, plan *frontend.BuildPlan, platforms []string) ([]ocispec.Descriptor, error) {
+	for _, pl := range platforms {
+		if err := executor.CheckEmulation(pl); err != nil {
+			return nil, err
+		}
+	}
+	base, err := b.baseContexts(plan)
+	if err != nil {
+		return nil, err
+	}
+	engine, err := b.startEngine(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make([][]ocispec.Descriptor, len(platforms))
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error // the failure that cancelled the others, not their "context canceled"
+	)
+	for i, pl := range platforms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			descs, err := b.buildPlatform(ctx, engine, plan, pl, base)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && firstErr == nil {
+				firstErr = err
+				cancel() // one failed platform stops the others: the index would be incomplete anyway
+			}
+			results[i] = descs
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	var children []ocispec.Descriptor
+	for _, r := range results {
+		children = append(children, r...)
+	}
+	return children, nil
+}
+
+// baseContexts maps the Dockerfile's FROM images found in the linuxkit cache to named contexts, so chained and
+// air-gapped builds never go to a registry for them.
+func (b *Builder) baseContexts(plan *frontend.BuildPlan) (map[string]string, error) {
+	df, err := frontend.ReadDockerfile(plan)
+	if err != nil {
+		return nil, err
+	}
+	images, err := df.BaseImages(plan.BuildArgs)
+	if err != nil {
+		return nil, err
+	}
+	contexts := map[string]string{}
+	if b.opts.IgnoreCached {
+		return contexts, nil
+	}
+	for _, img := range images {
+		// Entries are named in full (docker.io/…), but an imported layout may carry the short name as written.
+		name, err := b.cache.FindName(img, frontend.ExpandReferenceWithTag(img))
+		if errors.Is(err, snapshot.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		desc, err := b.cache.FindRoot(name)
+		if err != nil {
+			return nil, err
+		}
+		contexts[img] = "oci-layout://" + CacheStoreName + "@" + desc.Digest.String()
+	}
+	return contexts, nil
+}
+
+// buildPlatform solves one platform, streaming BuildKit's OCI export straight into the cache.
+func (b *Builder) buildPlatform(ctx context.Context, engine *executor.Engine, plan *frontend.BuildPlan, platform string, base map[string]string) ([]ocispec.Descriptor, error) {
+	name := plan.Package.FullTag() + "-" + frontend.PlatformArch(platform)
+	pr, pw := io.Pipe()
+	imported := make(chan importResult, 1)
+	go func() {
+		descs, err := b.cache.ImportOCI(pr)
+		pr.CloseWithError(err) // unblock the exporter if the import failed
+		imported <- importResult{descs, err}
+	}()
+	req := b.solveRequest(plan, platform, name, base, pw)
+	_, solveErr := engine.Solve(ctx, req)
+	pw.CloseWithError(solveErr)
+	got := <-imported
+	if solveErr != nil {
+		return nil, fmt.Errorf("building %s for %s: %w", plan.Package.Tag(), platform, solveErr)
+	}
+	if got.err != nil {
+		return nil, fmt.Errorf("storing %s in the cache: %w", name, got.err)
+	}
+	return b.platformChildren(name, platform, got.descs)
+}
+
+type importResult struct {
+	descs []ocispec.Descriptor
+	err   error
+}
+
+func (b *Builder) solveRequest(plan *frontend.BuildPlan, platform, name string, base map[string]string, out io.WriteCloser) executor.SolveRequest {
+	network := executor.NetworkNone
+	if plan.Network {
+		network = executor.NetworkHost
+	}
+	return executor.SolveRequest{
+		ContextDir:      plan.ContextDir,
+		ExtraSources:    extraSources(plan),
+		Dockerfile:      plan.Dockerfile,
+		Platform:        platform,
+		BuildArgs:       plan.BuildArgs,
+		Labels:          plan.Labels,
+		Network:         network,
+		NoCache:         plan.NoCache,
+		NamedContexts:   base,
+		OCIStores:       map[string]string{CacheStoreName: b.cache.Dir()},
+		ExportName:      name,
+		Output:          out,
+		SourceDateEpoch: plan.SourceDateEpoch,
+		ProgressOutput:  b.opts.Progress,
+		ProgressMode:    progressui.DisplayMode(b.opts.ProgressMode),
+	}
+}
+
+func extraSources(plan *frontend.BuildPlan) []executor.ContextMount {
+	var mounts []executor.ContextMount
+	for _, es := range plan.ExtraSources {
+		mounts = append(mounts, executor.ContextMount{Src: es.Src, Dst: es.Dst})
+	}
+	return mounts
+}
+
+// platformChildren names the imported per-arch result in the cache and returns the descriptors the multi-arch
+// index gets: the manifests inside BuildKit's per-arch index, or the manifest itself with its platform.
+func (b *Builder) platformChildren(name, platform string, descs []ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+	if len(descs) != 1 {
+		return nil, fmt.Errorf("the build of %s exported %d images, expected one", name, len(descs))
+	}
+	root := descs[0]
+	if err := b.cache.DescriptorWrite(name, root); err != nil {
+		return nil, err
+	}
+	if root.MediaType != ocispec.MediaTypeImageIndex {
+		p, err := snapshot.ParsePlatform(platform)
+		if err != nil {
+			return nil, err
+		}
+		root.Platform = &p
+		root.Annotations = nil
+		return []ocispec.Descriptor{root}, nil
+	}
+	idx, err := b.cache.ReadIndex(root.Digest)
+	if err != nil {
+		return nil, err
+	}
+	return idx.Manifests, nil
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lkpkg/lkpkg/build"
+	"github.com/lkpkg/lkpkg/executor"
+	"github.com/lkpkg/lkpkg/frontend"
+	"github.com/lkpkg/lkpkg/snapshot"
+)
+
+// stateDirFlag is where the embedded BuildKit keeps snapshots and its build cache.
+func stateDirFlag() cli.Flag {
+	return &cli.StringFlag{Name: "state-dir", EnvVars: []string{"LKPKG_STATE"},
+		Usage: "directory for the build engine's state (default " + executor.DefaultStateDir + ")"}
+}
+
+// unsupportedBuildFlags are accepted for linuxkit compatibility but need parts of lkpkg that are not there yet;
+// using them fails clearly instead of silently doing less.
+var unsupportedBuildFlags = map[string]string{
+	"push":    "pushing needs registry support, which this version of lkpkg does not have yet",
+	"pull":    "pulling needs registry support, which this version of lkpkg does not have yet",
+	"nobuild": "--nobuild only makes sense with --push, which needs registry support",
+	"release": "--release only makes sense with --push, which needs registry support",
+	"docker":  "loading into a Docker daemon is not available yet: use `lkpkg cache export --format docker` and `docker load`",
+	"ssh":     "SSH forwarding into builds is not available yet",
+	"dry-run": "--dry-run is not available yet",
+	"precache-images": "--precache-images needs registry support; FROM images already in the linuxkit cache are used " +
+		"without it",
+}
+
+func pkgBuild(c *cli.Context) error {
+	if c.NArg() < 1 {
+		return cli.Exit("pkg build needs at least one package directory", 2)
+	}
+	for name, why := range unsupportedBuildFlags {
+		if setIn(c, name) != nil {
+			return cli.Exit(fmt.Sprintf("--%s: %s", name, why), 3)
+		}
+	}
+	if c.Bool("force") && c.Bool("pull") {
+		return cli.Exit("--force and --pull cannot be combined", 2)
+	}
+	loadOpts, err := loaderOptions(c)
+	if err != nil {
+		return err
+	}
+	cacheDir, err := cacheDir(c)
+	if err != nil {
+		return err
+	}
+	cache, err := snapshot.OpenCache(cacheDir)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	b := build.New(cache, build.Options{
+		Force:        c.Bool("force"),
+		IgnoreCached: c.Bool("ignore-cached"),
+		Engine:       executor.Options{StateDir: flagString(c, "state-dir"), Messages: c.App.ErrWriter},
+		Progress:     c.App.ErrWriter,
+		ProgressMode: c.String("progress"),
+		Log:          c.App.ErrWriter,
+	})
+	defer b.Close()
+	return b.Run(ctx, build.Request{
+		Dirs: c.Args().Slice(),
+		Load: loadOpts,
+		Plan: frontend.BuildOptions{
+			Platforms:     c.String("platforms"),
+			SkipPlatforms: c.String("skip-platforms"),
+			Dockerfile:    c.String("dockerfile"),
+			BuildArgFiles: c.StringSlice("build-arg-file"),
+			Environ:       os.Environ(),
+			ToolVersion:   version,
+			ToolRevision:  commit,
+		},
+		Print: func(p *frontend.Package, _ *build.Result) { fmt.Fprintln(c.App.Writer, p.Tag()) },
+	})
+}
+

@@ -1,0 +1,49 @@
+package executor
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+)
+
+// binfmtDir is where the kernel lists registered binfmt_misc handlers.
+var binfmtDir = "/proc/sys/fs/binfmt_misc"
+
+// qemuNames maps GOARCH to QEMU's name for it.
+var qemuNames = map[string]string{"amd64": "x86_64", "arm64": "aarch64", "arm": "arm", "386": "i386",
+	"s390x": "s390x", "riscv64": "riscv64", "ppc64le": "ppc64le", "ppc64": "ppc64", "mips64le": "mips64el",
+	"mips64": "mips64", "mipsle": "mipsel", "mips": "mips", "loong64": "loongarch64"}
+
+// CheckEmulation fails, before anything is built, when RUN steps for platform could not execute on this host:
+// a foreign architecture needs a QEMU binfmt_misc handler.
+func CheckEmulation(platform string) error {
+	arch := platform
+	if parts := strings.Split(platform, "/"); len(parts) >= 2 {
+		arch = parts[1]
+	}
+	if nativeArch(arch) {
+		return nil
+	}
+	qemu, ok := qemuNames[arch]
+	if !ok {
+		return fmt.Errorf("cannot build for %s on this %s host: no known emulator for %s", platform, runtime.GOARCH, arch)
+	}
+	handler := binfmtDir + "/qemu-" + qemu
+	data, err := os.ReadFile(handler)
+	if err == nil && strings.HasPrefix(string(data), "enabled") {
+		return nil
+	}
+	return fmt.Errorf("cannot build for %s on this %s host: no binfmt_misc handler for %s (%s); install "+
+		"qemu-user-static and register it, e.g. as root: mount -t binfmt_misc binfmt_misc %s 2>/dev/null; "+
+		"grep -v '^#' /usr/lib/binfmt.d/qemu-%s.conf > %s/register", platform, runtime.GOARCH, qemu, handler,
+		binfmtDir, qemu, binfmtDir)
+}
+
+// nativeArch reports whether the host runs arch's binaries without emulation.
+func nativeArch(arch string) bool {
+	if arch == runtime.GOARCH {
+		return true
+	}
+	return (runtime.GOARCH == "amd64" && arch == "386") || (runtime.GOARCH == "arm64" && arch == "arm")
+}
