@@ -23,7 +23,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// sharedState is the engine state directory the build tests share, so BuildKit's cache carries across them.
+var sharedState string
+
 func run(m *testing.M) (int, error) {
+	var err error
+	if sharedState, err = os.MkdirTemp("", "lkpkg-e2e-state"); err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(sharedState)
 	if bin := os.Getenv("LKPKG_BIN"); bin != "" {
 		abs, err := filepath.Abs(bin)
 		if err != nil {

@@ -42,14 +42,20 @@ func contextFS(dir string, mounts []ContextMount) (fsutil.FS, error) {
 		if err != nil {
 			return nil, fmt.Errorf("extra source %s: %w", mt.Src, err)
 		}
-		m.mounts = append(m.mounts, mountPoint{dst: dst, fs: fs})
+		root, err := fsutil.Stat(mt.Src)
+		if err != nil {
+			return nil, fmt.Errorf("extra source %s: %w", mt.Src, err)
+		}
+		root.Path = dst
+		m.mounts = append(m.mounts, mountPoint{dst: dst, fs: fs, root: root})
 	}
 	return m, nil
 }
 
 type mountPoint struct {
-	dst string
-	fs  fsutil.FS
+	dst  string
+	fs   fsutil.FS
+	root *types.Stat // the mount point directory itself, which walking its FS does not report
 }
 
 // mountFS overlays mount points on a base FS. fsutil requires Walk to visit paths in lexical order, so the
@@ -83,6 +89,7 @@ func (m *mountFS) Walk(ctx context.Context, target string, fn gofs.WalkDirFunc) 
 	}
 	for _, mt := range m.mounts {
 		addParents(entries, mt.dst)
+		entries[mt.dst] = mt.root.Clone()
 		if err := mt.fs.Walk(ctx, "", func(p string, e gofs.DirEntry, err error) error {
 			if err != nil {
 				return err
@@ -92,7 +99,16 @@ func (m *mountFS) Walk(ctx context.Context, target string, fn gofs.WalkDirFunc) 
 			return err
 		}
 	}
-	return emitSorted(entries, filepath.ToSlash(target), fn)
+	return emitSorted(entries, walkTarget(target), fn)
+}
+
+// walkTarget normalises fsutil's Walk target: "", "." and "/" mean the whole tree.
+func walkTarget(target string) string {
+	t := strings.TrimPrefix(path.Clean("/"+filepath.ToSlash(target)), "/")
+	if t == "." {
+		return ""
+	}
+	return t
 }
 
 // hidden reports whether a base path is at or under a mount point.

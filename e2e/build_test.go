@@ -1,0 +1,411 @@
+package e2e
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lkpkg/lkpkg/frontend/gittest"
+)
+
+// buildEnv is a package repository, a linuxkit cache holding the bundled busybox:fixture base image, and an
+// engine state directory.
+type buildEnv struct {
+	t     *testing.T
+	repo  *gittest.Repo
+	cache string
+	state string
+}
+
+// fixtureTar is the bundled base image as a tar, made once.
+var fixtureTar string
+
+func newBuildEnv(t *testing.T) *buildEnv {
+	t.Helper()
+	e := &buildEnv{t: t, repo: gittest.New(t), cache: filepath.Join(t.TempDir(), "cache"), state: sharedState}
+	e.importFixture(e.cache)
+	return e
+}
+
+func (e *buildEnv) importFixture(cache string) {
+	e.t.Helper()
+	if fixtureTar == "" {
+		fixtureTar = filepath.Join(sharedState, "busybox-oci.tar")
+		if out, err := exec.Command("tar", "-C", "../examples/busybox-oci", "-cf", fixtureTar, ".").CombinedOutput(); err != nil {
+			e.t.Fatalf("tar: %v %s", err, out)
+		}
+	}
+	mustLkpkg(e.t, e.repo.Dir, nil, "--cache", cache, "cache", "import", fixtureTar)
+}
+
+// pkg writes a package (build.yml and Dockerfile plus extra files) and commits the repository.
+func (e *buildEnv) pkg(dir, buildYML, dockerfile string, files ...string) {
+	e.t.Helper()
+	e.repo.Write(dir+"/build.yml", buildYML)
+	e.repo.Write(dir+"/Dockerfile", dockerfile)
+	for i := 0; i+1 < len(files); i += 2 {
+		e.repo.Write(dir+"/"+files[i], files[i+1])
+	}
+	e.repo.Commit()
+}
+
+// build runs `lkpkg pkg build` with the env's cache and state dir.
+func (e *buildEnv) build(env []string, args ...string) result {
+	e.t.Helper()
+	full := append([]string{"--cache", e.cache, "pkg", "build", "--state-dir", e.state, "--progress", "plain"}, args...)
+	return lkpkg(e.t, e.repo.Dir, env, full...)
+}
+
+func (e *buildEnv) mustBuild(env []string, args ...string) result {
+	e.t.Helper()
+	r := e.build(env, args...)
+	if r.code != 0 {
+		e.t.Fatalf("build %v: exit %d\n%s", args, r.code, tail(r.stderr, 40))
+	}
+	return r
+}
+
+func (e *buildEnv) tag(dir string) string {
+	e.t.Helper()
+	return strings.TrimSpace(mustLkpkg(e.t, e.repo.Dir, nil, "pkg", "show-tag", "--canonical", dir))
+}
+
+// file reads one file of the image built for arch, through `cache export --format filesystem`.
+func (e *buildEnv) file(ref, arch, path string) string {
+	e.t.Helper()
+	tarFile := filepath.Join(e.t.TempDir(), "fs.tar")
+	mustLkpkg(e.t, e.repo.Dir, nil, "--cache", e.cache, "cache", "export", "--platform", "linux/"+arch,
+		"--format", "filesystem", "--outfile", tarFile, ref)
+	out, err := exec.Command("tar", "-xOf", tarFile, strings.TrimPrefix(path, "/")).CombinedOutput()
+	if err != nil {
+		e.t.Fatalf("%s has no %s for %s: %v %s", ref, path, arch, err, out)
+	}
+	return string(out)
+}
+
+// skopeoJSON runs skopeo inspect on an entry of the cache and decodes its JSON output.
+func (e *buildEnv) skopeoJSON(v any, args ...string) {
+	e.t.Helper()
+	out, err := exec.Command("skopeo", append([]string{"inspect"}, args...)...).Output()
+	if err != nil {
+		e.t.Fatalf("skopeo inspect %v: %v", args, err)
+	}
+	if err := json.Unmarshal(out, v); err != nil {
+		e.t.Fatalf("skopeo output %s: %v", out, err)
+	}
+}
+
+// rawDigest is the digest of the manifest or index stored under name.
+func (e *buildEnv) rawDigest(name string) string {
+	e.t.Helper()
+	out, err := exec.Command("skopeo", "inspect", "--raw", e.ociRef(name)).Output()
+	if err != nil {
+		e.t.Fatalf("skopeo inspect --raw %s: %v", name, err)
+	}
+	return fmt.Sprintf("sha256:%x", sha256.Sum256(out))
+}
+
+func (e *buildEnv) ociRef(name string) string { return "oci:" + e.cache + ":" + name }
+
+// manifestDigest is the digest of the image manifest of ref for arch in the cache.
+func (e *buildEnv) manifestDigest(ref, arch string) string {
+	e.t.Helper()
+	var idx struct {
+		Manifests []struct {
+			Digest   string
+			Platform *struct{ Architecture string }
+		}
+	}
+	e.skopeoJSON(&idx, "--raw", e.ociRef(ref))
+	for _, m := range idx.Manifests {
+		if m.Platform != nil && m.Platform.Architecture == arch {
+			return m.Digest
+		}
+	}
+	e.t.Fatalf("%s has no %s manifest", ref, arch)
+	return ""
+}
+
+func tail(s string, lines int) string {
+	parts := strings.Split(s, "\n")
+	if len(parts) > lines {
+		parts = parts[len(parts)-lines:]
+	}
+	return strings.Join(parts, "\n")
+}
+
+// loopbackListener accepts connections on 127.0.0.1 and answers each with a line, for network policy tests.
+func loopbackListener(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			fmt.Fprintf(c, "HTTP/1.0 200 OK\r\nContent-Length: 6\r\n\r\nreach\n")
+			c.Close()
+		}
+	}()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+const multiStage = `FROM busybox:fixture AS build
+RUN mkdir -p /out/etc && uname -m > /out/etc/arch
+FROM scratch
+COPY --from=build /out/ /
+COPY greeting /etc/greeting
+`
+
+func TestBuildMultiArchMultiStage(t *testing.T) {
+	e := newBuildEnv(t)
+	e.pkg("pkg/hello", "image: hello\narches: [amd64, arm64, s390x]\nconfig:\n  net: host\n  binds: [\"/a:/b<c>\"]\n",
+		multiStage, "greeting", "hi\n")
+	r := e.mustBuild(nil, "pkg/hello")
+	tag := e.tag("pkg/hello")
+	if strings.TrimSpace(r.stdout) != strings.TrimPrefix(tag, "docker.io/") {
+		t.Errorf("stdout %q, want the tag", r.stdout)
+	}
+	for arch, uname := range map[string]string{"amd64": "x86_64", "arm64": "aarch64", "s390x": "s390x"} {
+		if got := strings.TrimSpace(e.file(tag, arch, "etc/arch")); got != uname {
+			t.Errorf("%s: uname -m = %q, want %q", arch, got, uname)
+		}
+		if got := e.file(tag, arch, "etc/greeting"); got != "hi\n" {
+			t.Errorf("%s: greeting %q", arch, got)
+		}
+		// The per-arch entry is the very manifest the index lists for that arch.
+		if got, want := e.rawDigest(tag+"-"+arch), e.manifestDigest(tag, arch); got != want {
+			t.Errorf("%s-%s is %s, the index lists %s", tag, arch, got, want)
+		}
+	}
+	var cfg struct{ Config struct{ Labels map[string]string } }
+	e.skopeoJSON(&cfg, "--config", e.ociRef(tag+"-amd64"))
+	labels := cfg.Config.Labels
+	if want := `{"binds":["/a:/b\u003cc\u003e"],"net":"host"}`; labels["org.mobyproject.config"] != want {
+		t.Errorf("config label %q, want %q", labels["org.mobyproject.config"], want)
+	}
+	if labels["org.opencontainers.image.revision"] != e.repo.Git("rev-parse", "HEAD") {
+		t.Errorf("revision label %q", labels["org.opencontainers.image.revision"])
+	}
+}
+
+func TestBuildSkipWhenCachedAndForce(t *testing.T) {
+	e := newBuildEnv(t)
+	e.pkg("pkg/a", "image: a\narches: [amd64]\n", "FROM busybox:fixture\nRUN echo built > /built\n")
+	e.mustBuild(nil, "pkg/a")
+	tag := e.tag("pkg/a")
+	first := e.manifestDigest(tag, "amd64")
+	r := e.mustBuild(nil, "pkg/a")
+	if !strings.Contains(r.stderr, "is in the cache; not building") || strings.Contains(r.stderr, "RUN echo") {
+		t.Fatalf("second build did not skip:\n%s", r.stderr)
+	}
+	r = e.mustBuild(nil, "--force", "pkg/a")
+	if !strings.Contains(r.stderr, "Building") {
+		t.Fatalf("--force did not build:\n%s", r.stderr)
+	}
+	if again := e.manifestDigest(tag, "amd64"); again != first {
+		t.Errorf("a forced rebuild of the same tree changed the manifest: %s → %s", first, again)
+	}
+}
+
+func TestBuildNetworkPolicy(t *testing.T) {
+	port := loopbackListener(t)
+	dockerfile := fmt.Sprintf("FROM busybox:fixture\nRUN wget -q -O /reached http://127.0.0.1:%d/ && cat /reached\n", port)
+	e := newBuildEnv(t)
+	e.pkg("pkg/off", "image: off\narches: [amd64]\n", dockerfile)
+	e.pkg("pkg/on", "image: on\narches: [amd64]\nnetwork: true\n", dockerfile)
+
+	if r := e.build(nil, "pkg/off"); r.code == 0 {
+		t.Fatalf("network: false (the default) reached a host listener:\n%s", tail(r.stderr, 20))
+	}
+	r := e.mustBuild(nil, "pkg/on")
+	if !strings.Contains(r.stderr, "reach") {
+		t.Errorf("network: true build did not print what it fetched:\n%s", tail(r.stderr, 20))
+	}
+	// The CLI overrides build.yml both ways.
+	if r := e.build(nil, "--nonetwork", "--force", "pkg/on"); r.code == 0 {
+		t.Error("--nonetwork did not cut the network of a network: true package")
+	}
+	e.mustBuild(nil, "--network", "--force", "pkg/off")
+}
+
+func TestBuildDisableCache(t *testing.T) {
+	e := newBuildEnv(t)
+	df := "FROM busybox:fixture\nRUN cat /proc/sys/kernel/random/uuid > /stamp\n"
+	e.pkg("pkg/cached", "image: cached\narches: [amd64]\n", df)
+	e.pkg("pkg/nocache", "image: nocache\narches: [amd64]\ndisable-cache: true\n", df)
+	for dir, wantSame := range map[string]bool{"pkg/cached": true, "pkg/nocache": false} {
+		tag := e.tag(dir)
+		e.mustBuild(nil, dir)
+		first := e.file(tag, "amd64", "stamp")
+		e.mustBuild(nil, "--force", dir)
+		second := e.file(tag, "amd64", "stamp")
+		if (first == second) != wantSame {
+			t.Errorf("%s: RUN output %q then %q; same=%v, want same=%v", dir, first, second, first == second, wantSame)
+		}
+	}
+}
+
+func TestBuildArgsProxyAndReferences(t *testing.T) {
+	e := newBuildEnv(t)
+	e.pkg("pkg/dep", "image: dep\narches: [amd64]\n", "FROM scratch\n")
+	e.repo.Write("args.txt", "FROM_FILE=file\nBOTH=file\n")
+	e.pkg("pkg/args", `image: args
+arches: [amd64]
+buildArgs:
+  - FROM_YML=yml
+  - BOTH=yml
+  - DEP=@lkt:pkg:../dep
+`, `FROM busybox:fixture
+ARG FROM_YML
+ARG FROM_FILE
+ARG BOTH
+ARG DEP
+ARG PKG_HASH
+ARG PKG_IMAGE
+ARG GOPKGVERSION
+ARG http_proxy
+RUN printf '%s\n' "$FROM_YML" "$FROM_FILE" "$BOTH" "$DEP" "$PKG_HASH" "$PKG_IMAGE" "$GOPKGVERSION" "$http_proxy" > /args
+`)
+	e.mustBuild([]string{"http_proxy=http://proxy.invalid:3128"}, "--build-arg-file", "args.txt", "pkg/args")
+	got := strings.Split(strings.TrimSpace(e.file(e.tag("pkg/args"), "amd64", "args")), "\n")
+	depTag := strings.TrimPrefix(e.tag("pkg/dep"), "docker.io/")
+	hash := e.repo.LsTree("pkg/args")
+	want := []string{"yml", "file", "file", depTag, hash, "linuxkit/args", "", "http://proxy.invalid:3128"}
+	if len(got) != len(want) {
+		t.Fatalf("got %q", got)
+	}
+	for i := range want {
+		if i == 6 {
+			if !strings.HasPrefix(got[i], "v0.0.0-") {
+				t.Errorf("GOPKGVERSION %q is not a pseudo-version", got[i])
+			}
+			continue
+		}
+		if got[i] != want[i] {
+			t.Errorf("arg %d = %q, want %q", i, got[i], want[i])
+		}
+	}
+}
+
+func TestBuildChained(t *testing.T) {
+	e := newBuildEnv(t)
+	e.pkg("pkg/base", "image: chain-base\narches: [amd64, arm64]\n", "FROM busybox:fixture\nRUN uname -m > /base-arch\n")
+	base := strings.TrimPrefix(e.tag("pkg/base"), "docker.io/")
+	e.pkg("pkg/top", "image: chain-top\narches: [amd64, arm64]\n",
+		"ARG BASE="+base+"\nFROM ${BASE}\nRUN cat /base-arch > /seen && uname -m >> /seen\n")
+	e.mustBuild(nil, "pkg/base")
+	e.mustBuild(nil, "pkg/top")
+	for arch, uname := range map[string]string{"amd64": "x86_64", "arm64": "aarch64"} {
+		if got := e.file(e.tag("pkg/top"), arch, "seen"); got != uname+"\n"+uname+"\n" {
+			t.Errorf("%s: %q", arch, got)
+		}
+	}
+}
+
+func TestBuildExtraSourcesAndDockerignore(t *testing.T) {
+	e := newBuildEnv(t)
+	e.repo.Write("lib/version.txt", "1.2.3\n")
+	e.pkg("pkg/x", "image: x\narches: [amd64]\nextra-sources:\n  - ../../lib:vendor/lib\n",
+		"FROM busybox:fixture\nCOPY . /ctx\nRUN ls -R /ctx > /listing\n",
+		".dockerignore", "secret.txt\n", "secret.txt", "no\n", "keep.txt", "yes\n")
+	e.mustBuild(nil, "pkg/x")
+	tag := e.tag("pkg/x")
+	if got := e.file(tag, "amd64", "ctx/vendor/lib/version.txt"); got != "1.2.3\n" {
+		t.Errorf("extra source content %q", got)
+	}
+	listing := e.file(tag, "amd64", "listing")
+	if strings.Contains(listing, "secret.txt") || !strings.Contains(listing, "keep.txt") {
+		t.Errorf(".dockerignore not honoured:\n%s", listing)
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	e := newBuildEnv(t)
+	e.pkg("pkg/bad", "image: bad\narches: [amd64]\n", "FROM busybox:fixture\nRUN true\nFROBNICATE now\n")
+	e.pkg("pkg/nobase", "image: nobase\narches: [amd64]\n", "FROM 127.0.0.1:1/none/such:image\nRUN true\n")
+	e.pkg("pkg/syntax", "image: syntax\narches: [amd64]\n", "# syntax=docker/dockerfile:1\nFROM busybox:fixture\n")
+	e.pkg("pkg/fails", "image: fails\narches: [amd64]\n", "FROM busybox:fixture\nRUN echo about to fail && false\n")
+	e.pkg("pkg/nodf", "image: nodf\narches: [amd64]\ndockerfile: Dockerfile.missing\n", "FROM scratch\n")
+	before := mustLkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "cache", "ls")
+	for _, tc := range []struct {
+		dir  string
+		args []string
+		want string
+	}{
+		{"pkg/bad", nil, "line 3"},
+		{"pkg/nobase", nil, "127.0.0.1:1/none/such:image"},
+		{"pkg/syntax", nil, "`# syntax=docker/dockerfile:1` would load a Dockerfile frontend image"},
+		{"pkg/fails", nil, "did not complete successfully"},
+		{"pkg/nodf", nil, `dockerfile "Dockerfile.missing": no such file`},
+		{"pkg/bad", []string{"--dockerfile", "../nobase/Dockerfile"}, "must be a relative path inside the package directory"},
+		{"pkg/bad", []string{"--platforms", "linux/amd64", "--skip-platforms", "linux/arm64"}, "cannot be combined"},
+		{"pkg/bad", []string{"--hash-commit", "HEAD~1"}, "only HEAD is allowed"},
+		{"pkg/bad", []string{"--push"}, "--push: pushing needs registry support"},
+	} {
+		r := e.build(nil, append(tc.args, tc.dir)...)
+		if r.code == 0 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%s %v: exit %d, want an error mentioning %q:\n%s", tc.dir, tc.args, r.code, tc.want, tail(r.stderr, 15))
+		}
+	}
+	if after := mustLkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "cache", "ls"); after != before {
+		t.Errorf("failed builds changed the cache:\nbefore %s\nafter %s", before, after)
+	}
+}
+
+func TestBuildWithoutRuncOnPath(t *testing.T) {
+	e := newBuildEnv(t)
+	e.pkg("pkg/r", "image: r\narches: [amd64]\n", "FROM busybox:fixture\nRUN echo ran > /ran\n")
+	bin := t.TempDir()
+	gitPath, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(gitPath, filepath.Join(bin, "git")); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"runc", "crun"} {
+		if _, err := exec.LookPath(filepath.Join(bin, name)); err == nil {
+			t.Fatalf("%s must not be reachable", name)
+		}
+	}
+	e.mustBuild([]string{"PATH=" + bin}, "pkg/r")
+	if got := e.file(e.tag("pkg/r"), "amd64", "ran"); got != "ran\n" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestBuildReproducible(t *testing.T) {
+	e := newBuildEnv(t)
+	e.pkg("pkg/repro", "image: repro\narches: [amd64, arm64]\n", multiStage, "greeting", "same\n")
+	tag := e.tag("pkg/repro")
+	var digests [2][2]string
+	for i := range digests {
+		e.state = t.TempDir() // a fresh engine state each time: no BuildKit cache to reuse
+		e.mustBuild(nil, "--force", "pkg/repro")
+		digests[i] = [2]string{e.manifestDigest(tag, "amd64"), e.manifestDigest(tag, "arm64")}
+	}
+	if digests[0] != digests[1] {
+		t.Fatalf("two clean builds differ: %v vs %v", digests[0], digests[1])
+	}
+}
+
+func TestBuildEmptyArchesSkips(t *testing.T) {
+	e := newBuildEnv(t)
+	e.pkg("pkg/none", "image: none\narches:\n", "FROM scratch\n")
+	r := e.mustBuild(nil, "pkg/none")
+	if !strings.Contains(r.stderr, "with no architectures to build") {
+		t.Fatalf("stderr %q", r.stderr)
+	}
+}
