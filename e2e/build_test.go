@@ -9,7 +9,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/lkpkg/lkpkg/frontend/gittest"
 )
@@ -407,5 +409,95 @@ func TestBuildEmptyArchesSkips(t *testing.T) {
 	r := e.mustBuild(nil, "pkg/none")
 	if !strings.Contains(r.stderr, "with no architectures to build") {
 		t.Fatalf("stderr %q", r.stderr)
+	}
+}
+
+func TestBuildKilledLeavesUsableCache(t *testing.T) {
+	e := newBuildEnv(t)
+	e.state = t.TempDir()
+	e.pkg("pkg/slow", "image: slow\narches: [amd64, arm64]\n",
+		"FROM busybox:fixture\nRUN echo started && sleep 3 && echo done > /done\n")
+	cmd := exec.Command(lkpkgBin, "--cache", e.cache, "pkg", "build", "--state-dir", e.state, "--progress", "plain", "pkg/slow")
+	cmd.Dir, cmd.Env = e.repo.Dir, testEnv()
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return strings.Contains(out.String(), "started") }, 60*time.Second)
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	// The cache is still a valid layout with exactly what it had, and a new build completes.
+	var idx struct{ Manifests []json.RawMessage }
+	e.skopeoJSON(&idx, "--raw", e.ociRef("busybox:fixture"))
+	if ls := mustLkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "cache", "ls"); strings.Contains(ls, "slow") {
+		t.Fatalf("a killed build left an entry:\n%s", ls)
+	}
+	e.mustBuild(nil, "pkg/slow")
+	if got := e.file(e.tag("pkg/slow"), "arm64", "done"); got != "done\n" {
+		t.Fatalf("rebuild after kill: %q", got)
+	}
+}
+
+func TestBuildConcurrentIntoOneCache(t *testing.T) {
+	e := newBuildEnv(t)
+	e.pkg("pkg/one", "image: one\narches: [amd64]\n", "FROM busybox:fixture\nRUN sleep 1 && echo 1 > /n\n")
+	e.pkg("pkg/two", "image: two\narches: [amd64]\n", "FROM busybox:fixture\nRUN sleep 1 && echo 2 > /n\n")
+	states := []string{t.TempDir(), t.TempDir(), t.TempDir()}
+	var wg sync.WaitGroup
+	results := make([]result, 3)
+	// Two builds with their own engine state and one sharing the first's state dir (it waits for the lock).
+	for i, dir := range []string{"pkg/one", "pkg/two", "pkg/two"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			state := states[i]
+			if i == 2 {
+				state = states[0]
+			}
+			results[i] = lkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "pkg", "build", "--state-dir", state, "--force", dir)
+		}()
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.code != 0 {
+			t.Fatalf("build %d failed:\n%s", i, tail(r.stderr, 20))
+		}
+	}
+	for dir, want := range map[string]string{"pkg/one": "1\n", "pkg/two": "2\n"} {
+		if got := e.file(e.tag(dir), "amd64", "n"); got != want {
+			t.Errorf("%s: %q", dir, got)
+		}
+	}
+}
+
+// lockedBuffer collects a child's output while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func waitFor(t *testing.T, cond func() bool, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %v", limit)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -87,6 +87,9 @@ func New(ctx context.Context, opts Options) (_ *Engine, err error) {
 	if e.lock, err = lockStateDir(ctx, opts.StateDir, opts.Messages); err != nil {
 		return nil, err
 	}
+	if err := unmountStale(opts.StateDir); err != nil {
+		return nil, err
+	}
 	quietBuildKitLog(opts.BuildKitLog)
 	e.restoreUmask = setUmaskZero()
 	if e.worker, err = newWorkerSet(ctx, opts.StateDir, e.netGate); err != nil {

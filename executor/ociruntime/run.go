@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"syscall"
 
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/specconv"
@@ -44,6 +45,9 @@ func runCommand(g globals, args []string) (int, error) {
 	if err != nil {
 		return 1, fmt.Errorf("convert container spec: %w", err)
 	}
+	// BuildKit starts this runtime with a parent-death SIGKILL; pass it on to the container's init so that an
+	// lkpkg killed with SIGKILL leaves no container running (its PID namespace dies with init).
+	config.ParentDeathSignal = int(syscall.SIGKILL)
 	container, err := libcontainer.Create(g.root, id, config)
 	if err != nil {
 		return 1, fmt.Errorf("create container %s: %w", id, err)
