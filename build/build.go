@@ -131,19 +131,31 @@ func (b *Builder) buildPlatforms(ctx context.Context, plan *frontend.BuildPlan, 
 		mu       sync.Mutex
 		firstErr error // the failure that cancelled the others, not their "context canceled"
 	)
+	build := func(i int, pl string) {
+		descs, err := b.buildPlatform(ctx, engine, plan, pl, base)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil && firstErr == nil {
+			firstErr = err
+			cancel() // one failed platform stops the others: the index would be incomplete anyway
+		}
+		results[i] = descs
+	}
+	// depends archives are per architecture but live at one path in the context, so such packages build their
+	// platforms one after the other; the others solve concurrently in the one engine.
+	sequential := len(plan.Package.DependsImages) > 0
 	for i, pl := range platforms {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			descs, err := b.buildPlatform(ctx, engine, plan, pl, base)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil && firstErr == nil {
-				firstErr = err
-				cancel() // one failed platform stops the others: the index would be incomplete anyway
+		if sequential {
+			if err := b.writeDepends(plan, pl); err != nil {
+				return nil, err
 			}
-			results[i] = descs
-		}()
+			if build(i, pl); firstErr != nil {
+				break
+			}
+			continue
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); build(i, pl) }()
 	}
 	wg.Wait()
 	if firstErr != nil {

@@ -501,3 +501,65 @@ func waitFor(t *testing.T, cond func() bool, limit time.Duration) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// colonFree links file under a name without ':', which skopeo's docker-archive:<path>[:<ref>] syntax cannot take;
+// linuxkit's depends archives are named <name>@sha256:<hex>.tar.
+func colonFree(t *testing.T, file string) string {
+	t.Helper()
+	link := filepath.Join(t.TempDir(), "archive.tar")
+	if err := os.Symlink(file, link); err != nil {
+		t.Fatal(err)
+	}
+	return link
+}
+
+const fixtureIndex = "sha256:a4db15e1aaa08a6e8d3abf5fe1c4c5526848ad4cb57a9add736f5719771b0434"
+
+func TestBuildDependsDockerImages(t *testing.T) {
+	e := newBuildEnv(t)
+	e.repo.Write(".gitignore", "deps/\nall.tar\n")
+	e.pkg("pkg/dir", "image: dir\narches: [amd64, arm64]\ndepends:\n  docker-images:\n    target-dir: deps\n    list:\n      - busybox:fixture@"+fixtureIndex+"\n",
+		"FROM busybox:fixture\nCOPY deps /deps\nRUN ls /deps > /deplist && tar -tf /deps/*.tar > /members\n",
+		"deps/stale.tar", "left over from an earlier build")
+	e.pkg("pkg/one", "image: one\narches: [s390x]\ndepends:\n  docker-images:\n    target: all.tar\n    list:\n      - busybox@"+fixtureIndex+"\n",
+		"FROM busybox:fixture\nCOPY all.tar /all.tar\n")
+	e.mustBuild(nil, "pkg/dir", "pkg/one")
+
+	want := "busybox@" + fixtureIndex + ".tar"
+	tarFile := e.repo.Path("pkg/dir/deps/" + want)
+	var inspect struct {
+		Architecture string
+		RepoTags     []string
+	}
+	e.skopeoJSON(&inspect, "docker-archive:"+colonFree(t, tarFile))
+	if inspect.Architecture != "arm64" { // the last platform built leaves its archive behind
+		t.Errorf("archive architecture %q, want arm64", inspect.Architecture)
+	}
+	if _, err := os.Stat(e.repo.Path("pkg/dir/deps/stale.tar")); !os.IsNotExist(err) {
+		t.Errorf("a stale target-dir was not replaced: %v", err)
+	}
+	tag := e.tag("pkg/dir")
+	for _, arch := range []string{"amd64", "arm64"} {
+		if got := strings.TrimSpace(e.file(tag, arch, "deplist")); got != want {
+			t.Errorf("%s build saw deps %q, want %q", arch, got, want)
+		}
+		if members := e.file(tag, arch, "members"); !strings.Contains(members, "manifest.json") {
+			t.Errorf("%s: archive members %q lack manifest.json", arch, members)
+		}
+	}
+	e.skopeoJSON(&inspect, "docker-archive:"+e.repo.Path("pkg/one/all.tar"))
+	if inspect.Architecture != "s390x" {
+		t.Errorf("target archive architecture %q, want s390x", inspect.Architecture)
+	}
+}
+
+func TestBuildDependsMissingImage(t *testing.T) {
+	e := newBuildEnv(t)
+	missing := "sha256:" + strings.Repeat("0", 64)
+	e.pkg("pkg/m", "image: m\narches: [amd64]\ndepends:\n  docker-images:\n    target-dir: deps\n    list: [nothere@"+missing+"]\n",
+		"FROM busybox:fixture\n")
+	r := e.build(nil, "pkg/m")
+	if r.code == 0 || !strings.Contains(r.stderr, "nothere@"+missing) || !strings.Contains(r.stderr, "lkpkg cache import") {
+		t.Fatalf("exit %d:\n%s", r.code, tail(r.stderr, 10))
+	}
+}

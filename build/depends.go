@@ -1,0 +1,76 @@
+package build
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/lkpkg/lkpkg/frontend"
+	"github.com/lkpkg/lkpkg/snapshot"
+)
+
+// writeDepends writes build.yml's depends.docker-images for platform into the package directory, before the
+// solve that uploads it as part of the context: one archive per image in target-dir, or all in target.
+// Images come from the linuxkit cache, for the architecture being built (linuxkit takes the host's).
+func (b *Builder) writeDepends(plan *frontend.BuildPlan, platform string) error {
+	d := plan.Package.Spec.Depends.DockerImages
+	images := plan.Package.DependsImages
+	if len(images) == 0 || (d.Target == "" && d.TargetDir == "") {
+		return nil
+	}
+	p, err := snapshot.ParsePlatform(platform)
+	if err != nil {
+		return err
+	}
+	var all []snapshot.ArchiveImage
+	for _, ref := range images {
+		fmt.Fprintf(b.opts.Log, "Adding %q as dependency\n", ref)
+		all = append(all, snapshot.ArchiveImage{Ref: ref, Digest: digest.Digest(ref[strings.LastIndex(ref, "@")+1:]), Platform: p})
+	}
+	if d.Target != "" {
+		target, err := frontend.SubPath(plan.ContextDir, d.Target)
+		if err != nil {
+			return fmt.Errorf("depends.docker-images.target %q: %w", d.Target, err)
+		}
+		return b.writeArchive(target, all)
+	}
+	dir, err := frontend.SubPath(plan.ContextDir, d.TargetDir)
+	if err != nil {
+		return fmt.Errorf("depends.docker-images.target-dir %q: %w", d.TargetDir, err)
+	}
+	// A stale target-dir is replaced whole; SubPath has just checked, symlinks resolved, that it is inside the
+	// package, and RemoveAll does not follow a symlink at dir itself.
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, img := range all {
+		name := path.Base(strings.SplitN(img.Ref, "@", 2)[0])
+		name, _, _ = strings.Cut(name, ":")
+		file := filepath.Join(dir, fmt.Sprintf("%s@%s:%s.tar", name, img.Digest.Algorithm(), img.Digest.Encoded()))
+		if err := b.writeArchive(file, []snapshot.ArchiveImage{img}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *Builder) writeArchive(file string, images []snapshot.ArchiveImage) error {
+	err := snapshot.WriteFileAtomic(file, 0o644, func(w io.Writer) error { return b.cache.WriteDockerArchive(w, images) })
+	if errors.Is(err, snapshot.ErrNotFound) {
+		return fmt.Errorf("depends: %w: images are taken from the linuxkit cache (registry pulls are not available "+
+			"in this version); put it there with `lkpkg cache import`", err)
+	}
+	if err != nil {
+		return fmt.Errorf("depends: writing %s: %w", file, err)
+	}
+	return nil
+}
