@@ -239,3 +239,56 @@ func readLayerFiles(t *testing.T, path string, files map[string]string) {
 		}
 	}
 }
+
+func TestExportOCITarStream(t *testing.T) {
+	e := newEngine(t, t.TempDir())
+	req := fixtureRequest(t, buildContext(t, map[string]string{"Dockerfile": "FROM busybox:fixture\nRUN echo tar > /t\n"}))
+	tarPath := filepath.Join(t.TempDir(), "image.tar")
+	f, err := os.Create(tarPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Output = f // closed by the exporter
+	req.ExportName = "example.org/test/tar:1"
+	if _, err := solve(t, e, req); err != nil {
+		t.Fatal(err)
+	}
+	names := tarNames(t, tarPath)
+	for _, want := range []string{"index.json", "oci-layout"} {
+		if !names[want] {
+			t.Errorf("exported tar has no %s; has %v", want, names)
+		}
+	}
+}
+
+func tarNames(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	names := map[string]bool{}
+	tr := tar.NewReader(f)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return names
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names[hdr.Name] = true
+	}
+}
+
+func TestOCILayoutContext(t *testing.T) {
+	got, err := executor.OCILayoutContext("fixtures", fixtureLayout, "busybox:fixture")
+	want := "oci-layout://fixtures@sha256:a4db15e1aaa08a6e8d3abf5fe1c4c5526848ad4cb57a9add736f5719771b0434"
+	if err != nil || got != want {
+		t.Errorf("got %q, %v; want %q", got, err, want)
+	}
+	if _, err := executor.OCILayoutContext("fixtures", fixtureLayout, "busybox:missing"); err == nil {
+		t.Error("missing tag resolved")
+	}
+}
