@@ -16,14 +16,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"syscall"
 
 	"github.com/containerd/containerd/v2/defaults"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/control"
 	"github.com/moby/buildkit/util/grpcerrors"
-	"github.com/sirupsen/logrus"
-	fscopy "github.com/tonistiigi/fsutil/copy"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/test/bufconn"
 
@@ -55,21 +52,26 @@ type Options struct {
 // Engine is an in-process BuildKit with one OCI worker, reached over an
 // in-memory gRPC connection with the stock BuildKit client.
 type Engine struct {
-	stateDir     string
-	lock         *os.File
-	worker       *workerSet
-	controller   *control.Controller
-	server       *grpc.Server
-	client       *client.Client
-	netGate      *networkGate
-	restoreUmask func()
+	stateDir       string
+	lock           *os.File
+	worker         *workerSet
+	controller     *control.Controller
+	server         *grpc.Server
+	client         *client.Client
+	netGate        *networkGate
+	restoreProcess func()
 }
 
 // New starts an engine on opts.StateDir, waiting (until ctx ends) for any
 // other lkpkg using the same directory. Close it when done.
 //
 // New sets the process umask to 0 until Close, as BuildKit needs for correct
-// file modes in COPY; files lkpkg writes meanwhile need explicit modes.
+// file modes in COPY; files lkpkg writes meanwhile need explicit modes. It
+// also quiets logrus for the whole process (see applyProcessSettings).
+//
+// Pass a ctx cancelled on SIGINT/SIGTERM (signal.NotifyContext) to New and
+// Solve: cancelling a solve kills its RUN steps and unmounts their
+// snapshots, which dying from the signal would not.
 func New(ctx context.Context, opts Options) (_ *Engine, err error) {
 	opts, err = opts.withDefaults()
 	if err != nil {
@@ -87,8 +89,10 @@ func New(ctx context.Context, opts Options) (_ *Engine, err error) {
 	if e.lock, err = lockStateDir(ctx, opts.StateDir, opts.Messages); err != nil {
 		return nil, err
 	}
-	quietBuildKitLog(opts.BuildKitLog)
-	e.restoreUmask = setUmaskZero()
+	e.restoreProcess = applyProcessSettings(opts.BuildKitLog)
+	if err := removeStaleContainers(opts.StateDir); err != nil {
+		return nil, err
+	}
 	if e.worker, err = newWorkerSet(ctx, opts.StateDir, e.netGate); err != nil {
 		return nil, err
 	}
@@ -124,29 +128,6 @@ func (o Options) withDefaults() (Options, error) {
 		os.Setenv(ociruntime.AllowNoSeccompEnv, "1")
 	}
 	return o, nil
-}
-
-// quietBuildKitLog routes BuildKit's and containerd's logrus output, which
-// is process-wide, to w (or nowhere) and keeps only warnings and errors.
-func quietBuildKitLog(w io.Writer) {
-	if w == nil {
-		w = io.Discard
-		logrus.SetLevel(logrus.ErrorLevel)
-	} else {
-		logrus.SetLevel(logrus.WarnLevel)
-	}
-	logrus.SetOutput(w)
-}
-
-// setUmaskZero mirrors buildkitd: with umask 0 and fsutil told about it,
-// COPY reproduces file modes exactly. The umask is process-wide.
-func setUmaskZero() (restore func()) {
-	old := syscall.Umask(0)
-	fscopy.UmaskIsZero = true
-	return func() {
-		syscall.Umask(old)
-		fscopy.UmaskIsZero = false
-	}
 }
 
 // serve exposes the controller on an in-memory listener with the gRPC error
@@ -192,8 +173,8 @@ func (e *Engine) Close() error {
 	if e.worker != nil {
 		errs = append(errs, e.worker.closeSnapshotter())
 	}
-	if e.restoreUmask != nil {
-		e.restoreUmask()
+	if e.restoreProcess != nil {
+		e.restoreProcess()
 	}
 	if e.lock != nil {
 		errs = append(errs, e.lock.Close()) // closing drops the flock

@@ -58,3 +58,13 @@ func installRuntime(stateDir string) (string, error) {
 	}
 	return link, nil
 }
+
+// removeStaleContainers removes containers a previous lkpkg left behind when
+// it was killed mid-build, killing any still running. It runs under the
+// state dir lock, so none of them can belong to a live build.
+func removeStaleContainers(stateDir string) error {
+	if err := ociruntime.RemoveAll(filepath.Join(stateDir, "runtime", "containers")); err != nil {
+		return fmt.Errorf("remove containers left by an earlier lkpkg: %w", err)
+	}
+	return nil
+}

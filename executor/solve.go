@@ -156,7 +156,13 @@ func (req SolveRequest) solveOpt(network NetworkMode) (client.SolveOpt, error) {
 // network, force-network-mode=none also changes every RUN's cache key, so
 // results cached by a networked build are never reused offline.
 func (req SolveRequest) frontendAttrs(dockerfileName string, network NetworkMode) map[string]string {
-	attrs := map[string]string{"filename": dockerfileName}
+	attrs := map[string]string{
+		"filename": dockerfileName,
+		// Any "cmdline" makes the Dockerfile frontend ignore "# syntax=" and
+		// BUILDKIT_SYNTAX, which would pull and run a frontend image; the
+		// built-in frontend builds every Dockerfile instead.
+		"cmdline": "",
+	}
 	if req.Platform != "" {
 		attrs["platform"] = req.Platform
 	}

@@ -28,7 +28,7 @@ func TestSolveOptMapsRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"filename": "Build.dockerfile", "platform": "linux/arm64", "force-network-mode": "none",
+		"filename": "Build.dockerfile", "cmdline": "", "platform": "linux/arm64", "force-network-mode": "none",
 		"no-cache": "", "build-arg:A": "1", "label:l": "v", "context:alpine:3": "oci-layout://cache@sha256:00",
 	}
 	if !reflect.DeepEqual(opt.FrontendAttrs, want) {

@@ -97,3 +97,19 @@ func TestSeccompProfileDroppedOnlyWhenAllowed(t *testing.T) {
 		t.Errorf("allowed drop: err %v, profile %v", err, s.Linux.Seccomp)
 	}
 }
+
+func TestRemoveAllClearsUnusableState(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "junk"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := RemoveAll(root); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(root); len(entries) != 0 {
+		t.Errorf("left %v", entries)
+	}
+	if err := RemoveAll(filepath.Join(root, "missing")); err != nil {
+		t.Errorf("missing root: %v", err)
+	}
+}
