@@ -44,6 +44,10 @@ type Options struct {
 	// BuildKitLog receives BuildKit's own (warning and error) log; nil
 	// discards it, which hides noise such as fsverity and OOM-event checks.
 	BuildKitLog io.Writer
+	// GCPolicy bounds the build cache, which BuildKit prunes after builds
+	// (see client.PruneInfo); nil keeps everything until the state dir is
+	// removed.
+	GCPolicy []client.PruneInfo
 	// AllowNoSeccomp lets a binary built without the "seccomp" tag run RUN
 	// steps without BuildKit's seccomp profile instead of refusing to.
 	AllowNoSeccomp bool
@@ -93,7 +97,7 @@ func New(ctx context.Context, opts Options) (_ *Engine, err error) {
 	if err := removeStaleContainers(opts.StateDir); err != nil {
 		return nil, err
 	}
-	if e.worker, err = newWorkerSet(ctx, opts.StateDir, e.netGate); err != nil {
+	if e.worker, err = newWorkerSet(ctx, opts.StateDir, opts.GCPolicy, e.netGate); err != nil {
 		return nil, err
 	}
 	if e.controller, err = newController(ctx, opts.StateDir, e.worker); err != nil {

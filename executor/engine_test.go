@@ -135,8 +135,8 @@ func TestBuildFromOCILayoutExportsOCI(t *testing.T) {
 	if got := img.config.Config.Labels["org.lkpkg.test"]; got != "yes" {
 		t.Errorf("label org.lkpkg.test = %q, want yes", got)
 	}
-	if res.ImageDigest != img.topDigest {
-		t.Errorf("result digest %s, index.json has %s", res.ImageDigest, img.topDigest)
+	if res.ImageDigest != img.topDigest || res.Descriptor.Digest.String() != img.topDigest {
+		t.Errorf("result digest %s, descriptor %s; index.json has %s", res.ImageDigest, res.Descriptor.Digest, img.topDigest)
 	}
 	wantSeccomp := "Seccomp:\t0\n"
 	if ociruntime.SeccompSupported {

@@ -12,6 +12,7 @@ import (
 	"github.com/containerd/containerd/v2/plugins/snapshots/overlay/overlayutils"
 	"github.com/moby/buildkit/cache"
 	"github.com/moby/buildkit/cache/contenthash"
+	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/control"
 	"github.com/moby/buildkit/executor/oci"
 	"github.com/moby/buildkit/frontend"
@@ -38,7 +39,7 @@ type workerSet struct {
 	snapshotter ctdsnapshot.Snapshotter // BuildKit never closes it
 }
 
-func newWorkerSet(ctx context.Context, stateDir string, gate *networkGate) (*workerSet, error) {
+func newWorkerSet(ctx context.Context, stateDir string, gcPolicy []client.PruneInfo, gate *networkGate) (*workerSet, error) {
 	runtimePath, err := installRuntime(stateDir)
 	if err != nil {
 		return nil, err
@@ -57,6 +58,7 @@ func newWorkerSet(ctx context.Context, stateDir string, gate *networkGate) (*wor
 	}
 	enforceNetworkPolicy(opt.NetworkProviders, gate)
 	opt.RegistryHosts = resolver.NewRegistryConfig(nil)
+	opt.GCPolicy = gcPolicy
 	if ws.worker, err = base.NewWorker(ctx, opt); err != nil {
 		opt.MetadataStore.Close()
 		opt.ContentMetadata.Close()
