@@ -124,6 +124,9 @@ func (o Options) withDefaults() (Options, error) {
 		return o, err
 	}
 	o.StateDir = abs
+	if !ociruntime.Supported {
+		return o, errors.New("this lkpkg was built without cgo and cannot run build containers; rebuild with CGO_ENABLED=1")
+	}
 	if !ociruntime.SeccompSupported {
 		if !o.AllowNoSeccomp {
 			return o, errors.New("this lkpkg was built without seccomp support, so RUN steps cannot get BuildKit's seccomp profile; rebuild with cgo and -tags seccomp (apt-get install libseccomp-dev pkg-config)")
