@@ -116,10 +116,14 @@ func TestBuildFromOCILayoutExportsOCI(t *testing.T) {
 			"FROM busybox:fixture\n" +
 			"ARG GREETING\n" +
 			"RUN echo hi > /x && echo \"$GREETING\" > /arg\n" +
-			"RUN grep '^Seccomp:' /proc/self/status > /seccomp\n" +
-			"COPY hello.txt /hello.txt\n",
+			"RUN grep '^Seccomp:' /proc/self/status > /seccomp && touch /touched\n" +
+			"COPY hello.txt run.sh secret /\n",
 		"hello.txt": "hello from the context\n",
+		"run.sh":    "#!/bin/sh\n",
+		"secret":    "s\n",
 	}))
+	chmod(t, filepath.Join(req.ContextDir, "run.sh"), 0o755)
+	chmod(t, filepath.Join(req.ContextDir, "secret"), 0o600)
 	req.BuildArgs = map[string]string{"GREETING": "bonjour"}
 	req.Labels = map[string]string{"org.lkpkg.test": "yes"}
 	req.ExportName = "example.org/test/image:1"
@@ -149,15 +153,43 @@ func TestBuildFromOCILayoutExportsOCI(t *testing.T) {
 			t.Errorf("file /%s = %q (present: %v), want %q", name, got, ok, want)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(req.OutputDir, "ingest")); !os.IsNotExist(err) {
+	// Modes survive COPY exactly, and RUN steps get the usual umask 022
+	// although the engine runs with umask 0.
+	for name, want := range map[string]os.FileMode{"run.sh": 0o755, "secret": 0o600, "hello.txt": 0o644, "touched": 0o644} {
+		if got := img.modes[name]; got != want {
+			t.Errorf("mode of /%s = %v, want %v", name, got, want)
+		}
+	}
+	checkLayoutTidy(t, req.OutputDir)
+}
+
+func chmod(t *testing.T, path string, mode os.FileMode) {
+	t.Helper()
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkLayoutTidy checks the exported layout has no ingest/ dir and nothing
+// writable by group or others, despite the engine's umask 0.
+func checkLayoutTidy(t *testing.T, dir string) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(dir, "ingest")); !os.IsNotExist(err) {
 		t.Errorf("exported layout still has ingest/: %v", err)
 	}
+	filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err == nil && info.Mode().Perm()&0o022 != 0 {
+			t.Errorf("%s has mode %v", path, info.Mode())
+		}
+		return err
+	})
 }
 
 type layoutImage struct {
 	topDigest string
 	config    ocispecs.Image
-	files     map[string]string // regular files in the layers, by path without leading /
+	files     map[string]string      // regular files in the layers, by path without leading /
+	modes     map[string]os.FileMode // their permission bits
 }
 
 // readLayoutImage reads the single image in an OCI layout, choosing arch
@@ -169,7 +201,7 @@ func readLayoutImage(t *testing.T, dir, arch string) layoutImage {
 	if len(index.Manifests) != 1 {
 		t.Fatalf("index.json has %d descriptors, want 1", len(index.Manifests))
 	}
-	img := layoutImage{topDigest: index.Manifests[0].Digest.String(), files: map[string]string{}}
+	img := layoutImage{topDigest: index.Manifests[0].Digest.String(), files: map[string]string{}, modes: map[string]os.FileMode{}}
 	desc := index.Manifests[0]
 	if desc.MediaType == ocispecs.MediaTypeImageIndex {
 		var nested ocispecs.Index
@@ -180,7 +212,7 @@ func readLayoutImage(t *testing.T, dir, arch string) layoutImage {
 	readJSONBlob(t, blobPath(dir, desc), &manifest)
 	readJSONBlob(t, blobPath(dir, manifest.Config), &img.config)
 	for _, layer := range manifest.Layers {
-		readLayerFiles(t, blobPath(dir, layer), img.files)
+		readLayerFiles(t, blobPath(dir, layer), img)
 	}
 	return img
 }
@@ -211,7 +243,7 @@ func readJSONBlob(t *testing.T, path string, v any) {
 	}
 }
 
-func readLayerFiles(t *testing.T, path string, files map[string]string) {
+func readLayerFiles(t *testing.T, path string, img layoutImage) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -236,7 +268,8 @@ func readLayerFiles(t *testing.T, path string, files map[string]string) {
 			if _, err := io.Copy(&buf, tr); err != nil {
 				t.Fatal(err)
 			}
-			files[strings.TrimPrefix(hdr.Name, "/")] = buf.String()
+			name := strings.TrimPrefix(hdr.Name, "/")
+			img.files[name], img.modes[name] = buf.String(), hdr.FileInfo().Mode().Perm()
 		}
 	}
 }
