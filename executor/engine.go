@@ -21,6 +21,7 @@ import (
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/control"
 	"github.com/moby/buildkit/util/grpcerrors"
+	resolverconfig "github.com/moby/buildkit/util/resolver/config"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/test/bufconn"
 
@@ -44,6 +45,12 @@ type Options struct {
 	// BuildKitLog receives BuildKit's own (warning and error) log; nil
 	// discards it, which hides noise such as fsverity and OOM-event checks.
 	BuildKitLog io.Writer
+	// Snapshotter is "overlayfs", "native" or "" to use overlayfs when the
+	// state dir's filesystem supports it and native otherwise.
+	Snapshotter string
+	// Registries configures registry hosts by name, e.g. plain HTTP for
+	// "127.0.0.1:5000" or mirrors for "docker.io"; others use HTTPS.
+	Registries map[string]resolverconfig.RegistryConfig
 	// GCPolicy bounds the build cache, which BuildKit prunes after builds
 	// (see client.PruneInfo); nil keeps everything until the state dir is
 	// removed.
@@ -97,7 +104,7 @@ func New(ctx context.Context, opts Options) (_ *Engine, err error) {
 	if err := removeStaleContainers(opts.StateDir); err != nil {
 		return nil, err
 	}
-	if e.worker, err = newWorkerSet(ctx, opts.StateDir, opts.GCPolicy, e.netGate); err != nil {
+	if e.worker, err = newWorkerSet(ctx, opts, e.netGate); err != nil {
 		return nil, err
 	}
 	if e.controller, err = newController(ctx, opts.StateDir, e.worker); err != nil {
@@ -124,6 +131,11 @@ func (o Options) withDefaults() (Options, error) {
 		return o, err
 	}
 	o.StateDir = abs
+	switch o.Snapshotter {
+	case "", "overlayfs", "native":
+	default:
+		return o, fmt.Errorf("unknown snapshotter %q: use overlayfs or native", o.Snapshotter)
+	}
 	if !ociruntime.Supported {
 		return o, errors.New("this lkpkg was built without cgo and cannot run build containers; rebuild with CGO_ENABLED=1")
 	}
@@ -157,6 +169,11 @@ func (e *Engine) serve(ctx context.Context) error {
 	}
 	e.client = c
 	return nil
+}
+
+// Prune empties the build cache.
+func (e *Engine) Prune(ctx context.Context) error {
+	return e.client.Prune(ctx, nil, client.PruneAll)
 }
 
 // Close stops the engine: running builds are cancelled, databases closed,

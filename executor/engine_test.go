@@ -326,3 +326,49 @@ func TestOCILayoutContext(t *testing.T) {
 		t.Error("missing tag resolved")
 	}
 }
+
+// TestNativeSnapshotterTargetAndPrune builds a chosen stage with the native
+// snapshotter (the fallback without overlayfs), then checks Prune empties
+// the cache.
+func TestNativeSnapshotterTargetAndPrune(t *testing.T) {
+	requireRoot(t)
+	stateDir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	e, err := executor.New(ctx, executor.Options{StateDir: stateDir, Snapshotter: "native", AllowNoSeccomp: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if _, err := os.Stat(filepath.Join(stateDir, "runc-native")); err != nil {
+		t.Fatalf("native snapshotter not used: %v", err)
+	}
+	req := fixtureRequest(t, buildContext(t, map[string]string{
+		"Dockerfile": "FROM busybox:fixture AS first\nRUN echo one > /one\n" +
+			"FROM first\nRUN echo two > /two\n",
+	}))
+	req.Target = "first"
+	build := func() string {
+		var progress bytes.Buffer
+		req.ProgressOutput = &progress
+		req.OutputDir = filepath.Join(t.TempDir(), "layout")
+		if _, err := e.Solve(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+		img := readLayoutImage(t, req.OutputDir, runtime.GOARCH)
+		if img.files["one"] != "one\n" || img.files["two"] != "" {
+			t.Errorf("target stage image has /one=%q /two=%q, want only /one", img.files["one"], img.files["two"])
+		}
+		return progress.String()
+	}
+	build()
+	if progress := build(); !strings.Contains(progress, "CACHED") {
+		t.Errorf("rebuild did not use the cache:\n%s", progress)
+	}
+	if err := e.Prune(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if progress := build(); strings.Contains(progress, "CACHED") {
+		t.Errorf("build after Prune used the cache:\n%s", progress)
+	}
+}

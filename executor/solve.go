@@ -28,6 +28,8 @@ type SolveRequest struct {
 	// Dockerfile is the Dockerfile's path relative to ContextDir
 	// (default "Dockerfile").
 	Dockerfile string
+	// Target is the Dockerfile stage to build (default: the last).
+	Target string
 	// Platform is the target, e.g. "linux/amd64" (default: the host's); a
 	// comma-separated list builds several and exports an index.
 	Platform string
@@ -187,6 +189,9 @@ func (req SolveRequest) frontendAttrs(dockerfileName string, network NetworkMode
 		// BUILDKIT_SYNTAX, which would pull and run a frontend image; the
 		// built-in frontend builds every Dockerfile instead.
 		"cmdline": "",
+	}
+	if req.Target != "" {
+		attrs["target"] = req.Target
 	}
 	if req.Platform != "" {
 		attrs["platform"] = req.Platform
