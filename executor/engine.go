@@ -71,6 +71,9 @@ type Engine struct {
 	client         *client.Client
 	netGate        *networkGate
 	restoreProcess func()
+	// stop ends the engine's lifetime context, which BuildKit's background
+	// work runs under; the ctx given to New only bounds starting up.
+	stop context.CancelFunc
 }
 
 // New starts an engine on opts.StateDir, waiting (until ctx ends) for any
@@ -92,6 +95,8 @@ func New(ctx context.Context, opts Options) (_ *Engine, err error) {
 		return nil, fmt.Errorf("create state dir: %w", err)
 	}
 	e := &Engine{stateDir: opts.StateDir, netGate: newNetworkGate()}
+	lifetime, stop := context.WithCancel(context.WithoutCancel(ctx))
+	e.stop = stop
 	defer func() {
 		if err != nil {
 			e.Close()
@@ -104,13 +109,13 @@ func New(ctx context.Context, opts Options) (_ *Engine, err error) {
 	if err := removeStaleContainers(opts.StateDir); err != nil {
 		return nil, err
 	}
-	if e.worker, err = newWorkerSet(ctx, opts, e.netGate); err != nil {
+	if e.worker, err = newWorkerSet(lifetime, opts, e.netGate); err != nil {
 		return nil, err
 	}
-	if e.controller, err = newController(ctx, opts.StateDir, e.worker); err != nil {
+	if e.controller, err = newController(lifetime, opts.StateDir, e.worker); err != nil {
 		return nil, err
 	}
-	if err = e.serve(ctx); err != nil {
+	if err = e.serve(lifetime); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -180,6 +185,7 @@ func (e *Engine) Prune(ctx context.Context) error {
 // snapshotter state released, the umask restored and the lock dropped.
 func (e *Engine) Close() error {
 	var errs []error
+	e.stop()
 	if e.client != nil {
 		errs = append(errs, e.client.Close())
 	}
