@@ -190,6 +190,7 @@ type layoutImage struct {
 	config    ocispecs.Image
 	files     map[string]string      // regular files in the layers, by path without leading /
 	modes     map[string]os.FileMode // their permission bits
+	layers    []string               // layer digests, base first
 }
 
 // readLayoutImage reads the single image in an OCI layout, choosing arch
@@ -212,7 +213,8 @@ func readLayoutImage(t *testing.T, dir, arch string) layoutImage {
 	readJSONBlob(t, blobPath(dir, desc), &manifest)
 	readJSONBlob(t, blobPath(dir, manifest.Config), &img.config)
 	for _, layer := range manifest.Layers {
-		readLayerFiles(t, blobPath(dir, layer), img)
+		img.layers = append(img.layers, layer.Digest.String())
+		readLayerFiles(t, blobPath(dir, layer), &img)
 	}
 	return img
 }
@@ -243,7 +245,7 @@ func readJSONBlob(t *testing.T, path string, v any) {
 	}
 }
 
-func readLayerFiles(t *testing.T, path string, img layoutImage) {
+func readLayerFiles(t *testing.T, path string, img *layoutImage) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -370,5 +372,38 @@ func TestNativeSnapshotterTargetAndPrune(t *testing.T) {
 	}
 	if progress := build(); strings.Contains(progress, "CACHED") {
 		t.Errorf("build after Prune used the cache:\n%s", progress)
+	}
+}
+
+// TestForeignAndMultiPlatformWithoutRun builds for other architectures,
+// which needs no emulation while there is no RUN: the matching image of the
+// multi-arch fixture must be chosen, and several platforms give an index.
+func TestForeignAndMultiPlatformWithoutRun(t *testing.T) {
+	e := newEngine(t, t.TempDir())
+	req := fixtureRequest(t, buildContext(t, map[string]string{
+		"Dockerfile": "FROM busybox:fixture\nCOPY f /f\n",
+		"f":          "f\n",
+	}))
+	req.Platform = "linux/arm64,linux/s390x"
+	req.OutputDir = filepath.Join(t.TempDir(), "layout")
+	res, err := solve(t, e, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Descriptor.MediaType != ocispecs.MediaTypeImageIndex {
+		t.Errorf("multi-platform export is a %s, want an index", res.Descriptor.MediaType)
+	}
+	fixtureLayers := map[string]string{ // per arch, from the fixture README
+		"arm64": "sha256:5127ebf686f727c7188efe71b0ab8b8bef965d0db33423babbd863497560b5fd",
+		"s390x": "sha256:b5010e5e1d27a1ec462de439a0a04f9003193b993782b40ed98a37994125773b",
+	}
+	for arch, baseLayer := range fixtureLayers {
+		img := readLayoutImage(t, req.OutputDir, arch)
+		if img.config.Architecture != arch || img.files["f"] != "f\n" {
+			t.Errorf("%s image: config arch %q, /f %q", arch, img.config.Architecture, img.files["f"])
+		}
+		if img.layers[0] != baseLayer {
+			t.Errorf("%s image is based on layer %s, want the fixture's %s", arch, img.layers[0], baseLayer)
+		}
 	}
 }
