@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/opencontainers/runc/libcontainer"
@@ -112,7 +113,12 @@ func parseGlobals(args []string, defaultRoot string) (globals, []string, error) 
 	if g.root == "" {
 		return g, nil, errors.New("no state directory: pass --root")
 	}
-	return g, args, nil
+	// Absolute, because run changes into the bundle directory.
+	var err error
+	if g.root, err = filepath.Abs(g.root); err == nil && g.logPath != "" {
+		g.logPath, err = filepath.Abs(g.logPath)
+	}
+	return g, args, err
 }
 
 // setupLogging mirrors runc: log records (including those forwarded from
