@@ -10,7 +10,7 @@ import (
 
 // runtimeName is the name BuildKit's runc executor expects its runtime to
 // have; lkpkg acts as that runtime when started through a symlink so named.
-const runtimeName = "runc"
+const runtimeName = ociruntime.CommandName
 
 // RuntimeMain lets the lkpkg binary double as its own container runtime. It
 // must be the first thing main() does:

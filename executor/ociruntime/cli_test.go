@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -31,7 +32,28 @@ func TestMain(m *testing.M) {
 	if filepath.Base(os.Args[0]) == "runc" {
 		os.Exit(Main(os.Args[1:], filepath.Join(filepath.Dir(os.Args[0]), "containers")))
 	}
+	if command := os.Getenv(parentOfEnv); command != "" {
+		var args []string
+		if err := json.Unmarshal([]byte(command), &args); err != nil {
+			panic(err)
+		}
+		os.Exit(actAsParent(args))
+	}
 	os.Exit(m.Run())
+}
+
+// parentOfEnv makes the test binary start the command it holds the way
+// BuildKit starts the runtime, standing in for lkpkg.
+const parentOfEnv = "LKPKG_TEST_PARENT_OF"
+
+func actAsParent(command []string) int {
+	cmd := exec.Command(command[0], command[1:]...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Run(); err != nil {
+		return 1
+	}
+	return 0
 }
 
 // runtimeCLI is the test binary linked as <dir>/runc, with its state in
@@ -55,6 +77,11 @@ func newRuntimeCLI(t *testing.T) runtimeCLI {
 		t.Fatal(err)
 	}
 	return runtimeCLI{t: t, path: path}
+}
+
+// removeOnCleanup makes sure a failed test leaves no container running.
+func (r runtimeCLI) removeOnCleanup(id string) {
+	r.t.Cleanup(func() { _ = r.command("delete", "--force", id).Run() })
 }
 
 func (r runtimeCLI) command(args ...string) *exec.Cmd {
@@ -85,6 +112,7 @@ func TestRuntimeCommandLine(t *testing.T) {
 	r := newRuntimeCLI(t)
 	bundle := busyboxBundle(t, []string{"sleep", "600"})
 	run := r.command("run", "--bundle", bundle, "--keep", "c1")
+	r.removeOnCleanup("c1")
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -143,11 +171,36 @@ func checkExec(t *testing.T, r runtimeCLI, id string) {
 	}
 }
 
+// TestParentDeathKillsContainer kills the process that started "run", as
+// when lkpkg is killed: the runtime must take its container down with it.
+func TestParentDeathKillsContainer(t *testing.T) {
+	r := newRuntimeCLI(t)
+	run := r.command("run", "--bundle", busyboxBundle(t, []string{"sleep", "600"}), "--keep", "orphan")
+	r.removeOnCleanup("orphan")
+	parent := exec.Command(os.Args[0])
+	command, _ := json.Marshal(run.Args)
+	parent.Env = append(os.Environ(), parentOfEnv+"="+string(command))
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, func() bool {
+		out, err := r.command("state", "orphan").Output()
+		return err == nil && strings.Contains(string(out), `"running"`)
+	})
+	if err := parent.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = parent.Wait()
+	waitUntil(t, func() bool { return r.state("orphan").Status == "stopped" })
+	r.output("delete", "orphan")
+}
+
 // TestRemoveAllKillsRunningContainers is what the engine does at start
 // with containers an earlier, killed lkpkg left running.
 func TestRemoveAllKillsRunningContainers(t *testing.T) {
 	r := newRuntimeCLI(t)
 	run := r.command("run", "--bundle", busyboxBundle(t, []string{"sleep", "600"}), "--keep", "left")
+	r.removeOnCleanup("left")
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
 	}

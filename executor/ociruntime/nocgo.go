@@ -28,3 +28,7 @@ func Main(args []string, defaultRoot string) int {
 
 // RemoveAll has nothing to remove: no container can have been started.
 func RemoveAll(root string) error { return nil }
+
+// CommandName is the name the runtime is started by: what BuildKit's runc
+// executor looks for.
+const CommandName = "runc"
