@@ -16,14 +16,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"syscall"
 
 	"github.com/containerd/containerd/v2/defaults"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/control"
 	"github.com/moby/buildkit/util/grpcerrors"
-	"github.com/sirupsen/logrus"
-	fscopy "github.com/tonistiigi/fsutil/copy"
+	resolverconfig "github.com/moby/buildkit/util/resolver/config"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/test/bufconn"
 
@@ -47,6 +45,16 @@ type Options struct {
 	// BuildKitLog receives BuildKit's own (warning and error) log; nil
 	// discards it, which hides noise such as fsverity and OOM-event checks.
 	BuildKitLog io.Writer
+	// Snapshotter is "overlayfs", "native" or "" to use overlayfs when the
+	// state dir's filesystem supports it and native otherwise.
+	Snapshotter string
+	// Registries configures registry hosts by name, e.g. plain HTTP for
+	// "127.0.0.1:5000" or mirrors for "docker.io"; others use HTTPS.
+	Registries map[string]resolverconfig.RegistryConfig
+	// GCPolicy bounds the build cache, which BuildKit prunes after builds
+	// (see client.PruneInfo); nil keeps everything until the state dir is
+	// removed.
+	GCPolicy []client.PruneInfo
 	// AllowNoSeccomp lets a binary built without the "seccomp" tag run RUN
 	// steps without BuildKit's seccomp profile instead of refusing to.
 	AllowNoSeccomp bool
@@ -55,21 +63,29 @@ type Options struct {
 // Engine is an in-process BuildKit with one OCI worker, reached over an
 // in-memory gRPC connection with the stock BuildKit client.
 type Engine struct {
-	stateDir     string
-	lock         *os.File
-	worker       *workerSet
-	controller   *control.Controller
-	server       *grpc.Server
-	client       *client.Client
-	netGate      *networkGate
-	restoreUmask func()
+	stateDir       string
+	lock           *os.File
+	worker         *workerSet
+	controller     *control.Controller
+	server         *grpc.Server
+	client         *client.Client
+	netGate        *networkGate
+	restoreProcess func()
+	// stop ends the engine's lifetime context, which BuildKit's background
+	// work runs under; the ctx given to New only bounds starting up.
+	stop context.CancelFunc
 }
 
 // New starts an engine on opts.StateDir, waiting (until ctx ends) for any
 // other lkpkg using the same directory. Close it when done.
 //
 // New sets the process umask to 0 until Close, as BuildKit needs for correct
-// file modes in COPY; files lkpkg writes meanwhile need explicit modes.
+// file modes in COPY; files lkpkg writes meanwhile need explicit modes. It
+// also quiets logrus for the whole process (see applyProcessSettings).
+//
+// Pass a ctx cancelled on SIGINT/SIGTERM (signal.NotifyContext) to New and
+// Solve: cancelling a solve kills its RUN steps and unmounts their
+// snapshots, which dying from the signal would not.
 func New(ctx context.Context, opts Options) (_ *Engine, err error) {
 	opts, err = opts.withDefaults()
 	if err != nil {
@@ -79,6 +95,8 @@ func New(ctx context.Context, opts Options) (_ *Engine, err error) {
 		return nil, fmt.Errorf("create state dir: %w", err)
 	}
 	e := &Engine{stateDir: opts.StateDir, netGate: newNetworkGate()}
+	lifetime, stop := context.WithCancel(context.WithoutCancel(ctx))
+	e.stop = stop
 	defer func() {
 		if err != nil {
 			e.Close()
@@ -87,18 +105,20 @@ func New(ctx context.Context, opts Options) (_ *Engine, err error) {
 	if e.lock, err = lockStateDir(ctx, opts.StateDir, opts.Messages); err != nil {
 		return nil, err
 	}
+	e.restoreProcess = applyProcessSettings(opts.BuildKitLog)
+	if err := removeStaleContainers(opts.StateDir); err != nil {
+		return nil, err
+	}
 	if err := unmountStale(opts.StateDir); err != nil {
 		return nil, err
 	}
-	quietBuildKitLog(opts.BuildKitLog)
-	e.restoreUmask = setUmaskZero()
-	if e.worker, err = newWorkerSet(ctx, opts.StateDir, e.netGate); err != nil {
+	if e.worker, err = newWorkerSet(lifetime, opts, e.netGate); err != nil {
 		return nil, err
 	}
-	if e.controller, err = newController(ctx, opts.StateDir, e.worker); err != nil {
+	if e.controller, err = newController(lifetime, opts.StateDir, e.worker); err != nil {
 		return nil, err
 	}
-	if err = e.serve(ctx); err != nil {
+	if err = e.serve(lifetime); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -119,6 +139,14 @@ func (o Options) withDefaults() (Options, error) {
 		return o, err
 	}
 	o.StateDir = abs
+	switch o.Snapshotter {
+	case "", "overlayfs", "native":
+	default:
+		return o, fmt.Errorf("unknown snapshotter %q: use overlayfs or native", o.Snapshotter)
+	}
+	if !ociruntime.Supported {
+		return o, errors.New("this lkpkg was built without cgo and cannot run build containers; rebuild with CGO_ENABLED=1")
+	}
 	if !ociruntime.SeccompSupported {
 		if !o.AllowNoSeccomp {
 			return o, errors.New("this lkpkg was built without seccomp support, so RUN steps cannot get BuildKit's seccomp profile; rebuild with cgo and -tags seccomp (apt-get install libseccomp-dev pkg-config)")
@@ -127,29 +155,6 @@ func (o Options) withDefaults() (Options, error) {
 		os.Setenv(ociruntime.AllowNoSeccompEnv, "1")
 	}
 	return o, nil
-}
-
-// quietBuildKitLog routes BuildKit's and containerd's logrus output, which
-// is process-wide, to w (or nowhere) and keeps only warnings and errors.
-func quietBuildKitLog(w io.Writer) {
-	if w == nil {
-		w = io.Discard
-		logrus.SetLevel(logrus.ErrorLevel)
-	} else {
-		logrus.SetLevel(logrus.WarnLevel)
-	}
-	logrus.SetOutput(w)
-}
-
-// setUmaskZero mirrors buildkitd: with umask 0 and fsutil told about it,
-// COPY reproduces file modes exactly. The umask is process-wide.
-func setUmaskZero() (restore func()) {
-	old := syscall.Umask(0)
-	fscopy.UmaskIsZero = true
-	return func() {
-		syscall.Umask(old)
-		fscopy.UmaskIsZero = false
-	}
 }
 
 // serve exposes the controller on an in-memory listener with the gRPC error
@@ -174,10 +179,16 @@ func (e *Engine) serve(ctx context.Context) error {
 	return nil
 }
 
+// Prune empties the build cache.
+func (e *Engine) Prune(ctx context.Context) error {
+	return e.client.Prune(ctx, nil, client.PruneAll)
+}
+
 // Close stops the engine: running builds are cancelled, databases closed,
 // snapshotter state released, the umask restored and the lock dropped.
 func (e *Engine) Close() error {
 	var errs []error
+	e.stop()
 	if e.client != nil {
 		errs = append(errs, e.client.Close())
 	}
@@ -195,8 +206,8 @@ func (e *Engine) Close() error {
 	if e.worker != nil {
 		errs = append(errs, e.worker.closeSnapshotter())
 	}
-	if e.restoreUmask != nil {
-		e.restoreUmask()
+	if e.restoreProcess != nil {
+		e.restoreProcess()
 	}
 	if e.lock != nil {
 		errs = append(errs, e.lock.Close()) // closing drops the flock

@@ -112,13 +112,18 @@ func solve(t *testing.T, e *executor.Engine, req executor.SolveRequest) (*execut
 func TestBuildFromOCILayoutExportsOCI(t *testing.T) {
 	e := newEngine(t, t.TempDir())
 	req := fixtureRequest(t, buildContext(t, map[string]string{
-		"Dockerfile": "FROM busybox:fixture\n" +
+		"Dockerfile": "# syntax=docker/dockerfile:1\n" + // ignored: no frontend image is pulled
+			"FROM busybox:fixture\n" +
 			"ARG GREETING\n" +
 			"RUN echo hi > /x && echo \"$GREETING\" > /arg\n" +
-			"RUN grep '^Seccomp:' /proc/self/status > /seccomp\n" +
-			"COPY hello.txt /hello.txt\n",
+			"RUN grep '^Seccomp:' /proc/self/status > /seccomp && touch /touched\n" +
+			"COPY hello.txt run.sh secret /\n",
 		"hello.txt": "hello from the context\n",
+		"run.sh":    "#!/bin/sh\n",
+		"secret":    "s\n",
 	}))
+	chmod(t, filepath.Join(req.ContextDir, "run.sh"), 0o755)
+	chmod(t, filepath.Join(req.ContextDir, "secret"), 0o600)
 	req.BuildArgs = map[string]string{"GREETING": "bonjour"}
 	req.Labels = map[string]string{"org.lkpkg.test": "yes"}
 	req.ExportName = "example.org/test/image:1"
@@ -134,8 +139,8 @@ func TestBuildFromOCILayoutExportsOCI(t *testing.T) {
 	if got := img.config.Config.Labels["org.lkpkg.test"]; got != "yes" {
 		t.Errorf("label org.lkpkg.test = %q, want yes", got)
 	}
-	if res.ImageDigest != img.topDigest {
-		t.Errorf("result digest %s, index.json has %s", res.ImageDigest, img.topDigest)
+	if res.ImageDigest != img.topDigest || res.Descriptor.Digest.String() != img.topDigest {
+		t.Errorf("result digest %s, descriptor %s; index.json has %s", res.ImageDigest, res.Descriptor.Digest, img.topDigest)
 	}
 	wantSeccomp := "Seccomp:\t0\n"
 	if ociruntime.SeccompSupported {
@@ -148,15 +153,44 @@ func TestBuildFromOCILayoutExportsOCI(t *testing.T) {
 			t.Errorf("file /%s = %q (present: %v), want %q", name, got, ok, want)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(req.OutputDir, "ingest")); !os.IsNotExist(err) {
+	// Modes survive COPY exactly, and RUN steps get the usual umask 022
+	// although the engine runs with umask 0.
+	for name, want := range map[string]os.FileMode{"run.sh": 0o755, "secret": 0o600, "hello.txt": 0o644, "touched": 0o644} {
+		if got := img.modes[name]; got != want {
+			t.Errorf("mode of /%s = %v, want %v", name, got, want)
+		}
+	}
+	checkLayoutTidy(t, req.OutputDir)
+}
+
+func chmod(t *testing.T, path string, mode os.FileMode) {
+	t.Helper()
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkLayoutTidy checks the exported layout has no ingest/ dir and nothing
+// writable by group or others, despite the engine's umask 0.
+func checkLayoutTidy(t *testing.T, dir string) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(dir, "ingest")); !os.IsNotExist(err) {
 		t.Errorf("exported layout still has ingest/: %v", err)
 	}
+	filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err == nil && info.Mode().Perm()&0o022 != 0 {
+			t.Errorf("%s has mode %v", path, info.Mode())
+		}
+		return err
+	})
 }
 
 type layoutImage struct {
 	topDigest string
 	config    ocispecs.Image
-	files     map[string]string // regular files in the layers, by path without leading /
+	files     map[string]string      // regular files in the layers, by path without leading /
+	modes     map[string]os.FileMode // their permission bits
+	layers    []string               // layer digests, base first
 }
 
 // readLayoutImage reads the single image in an OCI layout, choosing arch
@@ -168,7 +202,7 @@ func readLayoutImage(t *testing.T, dir, arch string) layoutImage {
 	if len(index.Manifests) != 1 {
 		t.Fatalf("index.json has %d descriptors, want 1", len(index.Manifests))
 	}
-	img := layoutImage{topDigest: index.Manifests[0].Digest.String(), files: map[string]string{}}
+	img := layoutImage{topDigest: index.Manifests[0].Digest.String(), files: map[string]string{}, modes: map[string]os.FileMode{}}
 	desc := index.Manifests[0]
 	if desc.MediaType == ocispecs.MediaTypeImageIndex {
 		var nested ocispecs.Index
@@ -179,7 +213,8 @@ func readLayoutImage(t *testing.T, dir, arch string) layoutImage {
 	readJSONBlob(t, blobPath(dir, desc), &manifest)
 	readJSONBlob(t, blobPath(dir, manifest.Config), &img.config)
 	for _, layer := range manifest.Layers {
-		readLayerFiles(t, blobPath(dir, layer), img.files)
+		img.layers = append(img.layers, layer.Digest.String())
+		readLayerFiles(t, blobPath(dir, layer), &img)
 	}
 	return img
 }
@@ -210,7 +245,7 @@ func readJSONBlob(t *testing.T, path string, v any) {
 	}
 }
 
-func readLayerFiles(t *testing.T, path string, files map[string]string) {
+func readLayerFiles(t *testing.T, path string, img *layoutImage) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -235,7 +270,140 @@ func readLayerFiles(t *testing.T, path string, files map[string]string) {
 			if _, err := io.Copy(&buf, tr); err != nil {
 				t.Fatal(err)
 			}
-			files[strings.TrimPrefix(hdr.Name, "/")] = buf.String()
+			name := strings.TrimPrefix(hdr.Name, "/")
+			img.files[name], img.modes[name] = buf.String(), hdr.FileInfo().Mode().Perm()
+		}
+	}
+}
+
+func TestExportOCITarStream(t *testing.T) {
+	e := newEngine(t, t.TempDir())
+	req := fixtureRequest(t, buildContext(t, map[string]string{"Dockerfile": "FROM busybox:fixture\nRUN echo tar > /t\n"}))
+	tarPath := filepath.Join(t.TempDir(), "image.tar")
+	f, err := os.Create(tarPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Output = f // closed by the exporter
+	req.ExportName = "example.org/test/tar:1"
+	if _, err := solve(t, e, req); err != nil {
+		t.Fatal(err)
+	}
+	names := tarNames(t, tarPath)
+	for _, want := range []string{"index.json", "oci-layout"} {
+		if !names[want] {
+			t.Errorf("exported tar has no %s; has %v", want, names)
+		}
+	}
+}
+
+func tarNames(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	names := map[string]bool{}
+	tr := tar.NewReader(f)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return names
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names[hdr.Name] = true
+	}
+}
+
+func TestOCILayoutContext(t *testing.T) {
+	got, err := executor.OCILayoutContext("fixtures", fixtureLayout, "busybox:fixture")
+	want := "oci-layout://fixtures@sha256:a4db15e1aaa08a6e8d3abf5fe1c4c5526848ad4cb57a9add736f5719771b0434"
+	if err != nil || got != want {
+		t.Errorf("got %q, %v; want %q", got, err, want)
+	}
+	if _, err := executor.OCILayoutContext("fixtures", fixtureLayout, "busybox:missing"); err == nil {
+		t.Error("missing tag resolved")
+	}
+}
+
+// TestNativeSnapshotterTargetAndPrune builds a chosen stage with the native
+// snapshotter (the fallback without overlayfs), then checks Prune empties
+// the cache.
+func TestNativeSnapshotterTargetAndPrune(t *testing.T) {
+	requireRoot(t)
+	stateDir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	e, err := executor.New(ctx, executor.Options{StateDir: stateDir, Snapshotter: "native", AllowNoSeccomp: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if _, err := os.Stat(filepath.Join(stateDir, "runc-native")); err != nil {
+		t.Fatalf("native snapshotter not used: %v", err)
+	}
+	req := fixtureRequest(t, buildContext(t, map[string]string{
+		"Dockerfile": "FROM busybox:fixture AS first\nRUN echo one > /one\n" +
+			"FROM first\nRUN echo two > /two\n",
+	}))
+	req.Target = "first"
+	build := func() string {
+		var progress bytes.Buffer
+		req.ProgressOutput = &progress
+		req.OutputDir = filepath.Join(t.TempDir(), "layout")
+		if _, err := e.Solve(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+		img := readLayoutImage(t, req.OutputDir, runtime.GOARCH)
+		if img.files["one"] != "one\n" || img.files["two"] != "" {
+			t.Errorf("target stage image has /one=%q /two=%q, want only /one", img.files["one"], img.files["two"])
+		}
+		return progress.String()
+	}
+	build()
+	if progress := build(); !strings.Contains(progress, "CACHED") {
+		t.Errorf("rebuild did not use the cache:\n%s", progress)
+	}
+	if err := e.Prune(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if progress := build(); strings.Contains(progress, "CACHED") {
+		t.Errorf("build after Prune used the cache:\n%s", progress)
+	}
+}
+
+// TestForeignAndMultiPlatformWithoutRun builds for other architectures,
+// which needs no emulation while there is no RUN: the matching image of the
+// multi-arch fixture must be chosen, and several platforms give an index.
+func TestForeignAndMultiPlatformWithoutRun(t *testing.T) {
+	e := newEngine(t, t.TempDir())
+	req := fixtureRequest(t, buildContext(t, map[string]string{
+		"Dockerfile": "FROM busybox:fixture\nCOPY f /f\n",
+		"f":          "f\n",
+	}))
+	req.Platform = "linux/arm64,linux/s390x"
+	req.OutputDir = filepath.Join(t.TempDir(), "layout")
+	res, err := solve(t, e, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Descriptor.MediaType != ocispecs.MediaTypeImageIndex {
+		t.Errorf("multi-platform export is a %s, want an index", res.Descriptor.MediaType)
+	}
+	fixtureLayers := map[string]string{ // per arch, from the fixture README
+		"arm64": "sha256:5127ebf686f727c7188efe71b0ab8b8bef965d0db33423babbd863497560b5fd",
+		"s390x": "sha256:b5010e5e1d27a1ec462de439a0a04f9003193b993782b40ed98a37994125773b",
+	}
+	for arch, baseLayer := range fixtureLayers {
+		img := readLayoutImage(t, req.OutputDir, arch)
+		if img.config.Architecture != arch || img.files["f"] != "f\n" {
+			t.Errorf("%s image: config arch %q, /f %q", arch, img.config.Architecture, img.files["f"])
+		}
+		if img.layers[0] != baseLayer {
+			t.Errorf("%s image is based on layer %s, want the fixture's %s", arch, img.layers[0], baseLayer)
 		}
 	}
 }

@@ -10,7 +10,7 @@ import (
 
 // runtimeName is the name BuildKit's runc executor expects its runtime to
 // have; lkpkg acts as that runtime when started through a symlink so named.
-const runtimeName = "runc"
+const runtimeName = ociruntime.CommandName
 
 // RuntimeMain lets the lkpkg binary double as its own container runtime. It
 // must be the first thing main() does:
@@ -57,4 +57,14 @@ func installRuntime(stateDir string) (string, error) {
 		return "", fmt.Errorf("link runtime: %w", err)
 	}
 	return link, nil
+}
+
+// removeStaleContainers removes containers a previous lkpkg left behind when
+// it was killed mid-build, killing any still running. It runs under the
+// state dir lock, so none of them can belong to a live build.
+func removeStaleContainers(stateDir string) error {
+	if err := ociruntime.RemoveAll(filepath.Join(stateDir, "runtime", "containers")); err != nil {
+		return fmt.Errorf("remove containers left by an earlier lkpkg: %w", err)
+	}
+	return nil
 }

@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -50,7 +54,7 @@ func TestFailingRunReportsExitCode(t *testing.T) {
 // the step's process is gone once Solve returns.
 func TestCancelKillsRunningStep(t *testing.T) {
 	e := newEngine(t, t.TempDir())
-	const marker = "4242"
+	marker := uniqueSleep()
 	req := fixtureRequest(t, buildContext(t, map[string]string{
 		"Dockerfile": "FROM busybox:fixture\nRUN sleep " + marker + "\n",
 	}))
@@ -122,6 +126,10 @@ func TestEngineReopensStateDir(t *testing.T) {
 	}
 }
 
+// uniqueSleep returns a sleep duration unlikely to be used by any other
+// process, so that tests can find their RUN step's process by its arguments.
+func uniqueSleep() string { return strconv.Itoa(100000 + rand.IntN(800000)) }
+
 func waitFor(t *testing.T, limit time.Duration, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(limit); !cond(); time.Sleep(50 * time.Millisecond) {
@@ -140,6 +148,54 @@ func processesWithArgs(args ...string) []string {
 		cmdline, err := os.ReadFile(filepath.Join("/proc", entry.Name(), "cmdline"))
 		if err == nil && string(cmdline) == want {
 			pids = append(pids, entry.Name())
+		}
+	}
+	return pids
+}
+
+// TestKilledMonitorDoesNotLeakContainer kills the runtime process that
+// monitors a RUN step, as happens when lkpkg itself is killed: the step's
+// container must not keep running.
+func TestKilledMonitorDoesNotLeakContainer(t *testing.T) {
+	stateDir := t.TempDir()
+	e := newEngine(t, stateDir)
+	marker := uniqueSleep()
+	req := fixtureRequest(t, buildContext(t, map[string]string{
+		"Dockerfile": "FROM busybox:fixture\nRUN sleep " + marker + "\n",
+	}))
+	done := make(chan error, 1)
+	go func() { _, err := solve(t, e, req); done <- err }()
+	waitFor(t, 30*time.Second, func() bool { return len(processesWithArgs("sleep", marker)) > 0 })
+	monitors := runtimeProcesses(filepath.Join(stateDir, "runtime", "runc"), "run")
+	if len(monitors) != 1 {
+		t.Fatalf("found %d runtime monitors, want 1", len(monitors))
+	}
+	if err := syscall.Kill(monitors[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("build succeeded although its runtime was killed")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Solve did not return after its runtime was killed")
+	}
+	waitFor(t, 10*time.Second, func() bool { return len(processesWithArgs("sleep", marker)) == 0 })
+}
+
+// runtimeProcesses lists pids started as the runtime at path with command.
+func runtimeProcesses(path, command string) []int {
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, entry := range entries {
+		cmdline, err := os.ReadFile(filepath.Join("/proc", entry.Name(), "cmdline"))
+		args := strings.Split(string(cmdline), "\x00")
+		if err != nil || args[0] != path || !slices.Contains(args, command) {
+			continue
+		}
+		if pid, err := strconv.Atoi(entry.Name()); err == nil {
+			pids = append(pids, pid)
 		}
 	}
 	return pids

@@ -2,6 +2,8 @@ package executor
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,8 +15,10 @@ import (
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/plugins/content/local"
 	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	"github.com/moby/buildkit/util/entitlements"
 	"github.com/moby/buildkit/util/progress/progressui"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/tonistiigi/fsutil"
 )
 
@@ -28,7 +32,10 @@ type SolveRequest struct {
 	// Dockerfile is the Dockerfile's path relative to ContextDir
 	// (default "Dockerfile").
 	Dockerfile string
-	// Platform is the target, e.g. "linux/amd64" (default: the host's).
+	// Target is the Dockerfile stage to build (default: the last).
+	Target string
+	// Platform is the target, e.g. "linux/amd64" (default: the host's); a
+	// comma-separated list builds several and exports an index.
 	Platform string
 	// BuildArgs and Labels become ARG values and image labels.
 	BuildArgs map[string]string
@@ -63,8 +70,28 @@ type SolveRequest struct {
 type SolveResult struct {
 	// ImageDigest is the digest of the exported manifest or index.
 	ImageDigest string
+	// Descriptor describes the exported manifest or index (zero without an
+	// export).
+	Descriptor ocispecs.Descriptor
 	// ExporterResponse is BuildKit's full exporter response.
 	ExporterResponse map[string]string
+}
+
+func newSolveResult(resp *client.SolveResponse) (*SolveResult, error) {
+	res := &SolveResult{
+		ImageDigest:      resp.ExporterResponse[exptypes.ExporterImageDigestKey],
+		ExporterResponse: resp.ExporterResponse,
+	}
+	if encoded, ok := resp.ExporterResponse[exptypes.ExporterImageDescriptorKey]; ok {
+		data, err := base64.StdEncoding.DecodeString(encoded)
+		if err == nil {
+			err = json.Unmarshal(data, &res.Descriptor)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("decode exported image descriptor: %w", err)
+		}
+	}
+	return res, nil
 }
 
 // Solve runs one build to completion. Cancelling ctx stops it and kills its
@@ -92,7 +119,7 @@ func (e *Engine) Solve(ctx context.Context, req SolveRequest) (*SolveResult, err
 			return nil, err
 		}
 	}
-	return &SolveResult{ImageDigest: resp.ExporterResponse["containerimage.digest"], ExporterResponse: resp.ExporterResponse}, nil
+	return newSolveResult(resp)
 }
 
 func (e *Engine) solveWithProgress(ctx context.Context, opt client.SolveOpt, req SolveRequest) (*client.SolveResponse, error) {
@@ -164,7 +191,16 @@ func (req SolveRequest) solveOpt(network NetworkMode) (client.SolveOpt, error) {
 // network, force-network-mode=none also changes every RUN's cache key, so
 // results cached by a networked build are never reused offline.
 func (req SolveRequest) frontendAttrs(dockerfileName string, network NetworkMode) map[string]string {
-	attrs := map[string]string{"filename": dockerfileName}
+	attrs := map[string]string{
+		"filename": dockerfileName,
+		// Any "cmdline" makes the Dockerfile frontend ignore "# syntax=" and
+		// BUILDKIT_SYNTAX, which would pull and run a frontend image; the
+		// built-in frontend builds every Dockerfile instead.
+		"cmdline": "",
+	}
+	if req.Target != "" {
+		attrs["target"] = req.Target
+	}
 	if req.Platform != "" {
 		attrs["platform"] = req.Platform
 	}

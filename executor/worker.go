@@ -38,7 +38,8 @@ type workerSet struct {
 	snapshotter ctdsnapshot.Snapshotter // BuildKit never closes it
 }
 
-func newWorkerSet(ctx context.Context, stateDir string, gate *networkGate) (*workerSet, error) {
+func newWorkerSet(ctx context.Context, opts Options, gate *networkGate) (*workerSet, error) {
+	stateDir := opts.StateDir
 	runtimePath, err := installRuntime(stateDir)
 	if err != nil {
 		return nil, err
@@ -47,7 +48,7 @@ func newWorkerSet(ctx context.Context, stateDir string, gate *networkGate) (*wor
 	if ws.sessions, err = session.NewManager(); err != nil {
 		return nil, err
 	}
-	opt, err := runc.NewWorkerOpt(stateDir, ws.snapshotterFactory(stateDir), false, oci.ProcessSandbox,
+	opt, err := runc.NewWorkerOpt(stateDir, ws.snapshotterFactory(stateDir, opts.Snapshotter), false, oci.ProcessSandbox,
 		nil, nil, // labels; identity mapping must stay nil, never empty
 		netproviders.Opt{Mode: "host"}, // replaced by the gated providers below
 		nil, runtimePath, "", false, nil, "", "", nil)
@@ -56,7 +57,8 @@ func newWorkerSet(ctx context.Context, stateDir string, gate *networkGate) (*wor
 		return nil, fmt.Errorf("set up BuildKit worker in %s: %w", stateDir, err)
 	}
 	enforceNetworkPolicy(opt.NetworkProviders, gate)
-	opt.RegistryHosts = resolver.NewRegistryConfig(nil)
+	opt.RegistryHosts = resolver.NewRegistryConfig(opts.Registries)
+	opt.GCPolicy = opts.GCPolicy
 	if ws.worker, err = base.NewWorker(ctx, opt); err != nil {
 		opt.MetadataStore.Close()
 		opt.ContentMetadata.Close()
@@ -66,14 +68,15 @@ func newWorkerSet(ctx context.Context, stateDir string, gate *networkGate) (*wor
 	return ws, ws.controller.Add(ws.worker)
 }
 
-// snapshotterFactory picks overlayfs when the state dir's filesystem
-// supports it and the (slower, copying) native snapshotter otherwise.
-func (ws *workerSet) snapshotterFactory(stateDir string) runc.SnapshotterFactory {
+// snapshotterFactory makes the named snapshotter; without a name, overlayfs
+// when the state dir's filesystem supports it and the (slower, copying)
+// native snapshotter otherwise.
+func (ws *workerSet) snapshotterFactory(stateDir, name string) runc.SnapshotterFactory {
 	keep := func(s ctdsnapshot.Snapshotter, err error) (ctdsnapshot.Snapshotter, error) {
 		ws.snapshotter = s
 		return s, err
 	}
-	if overlayutils.Supported(stateDir) == nil {
+	if name == "overlayfs" || (name == "" && overlayutils.Supported(stateDir) == nil) {
 		return runc.SnapshotterFactory{Name: "overlayfs", New: func(root string) (ctdsnapshot.Snapshotter, error) {
 			return keep(overlay.NewSnapshotter(root, overlay.AsynchronousRemove))
 		}}

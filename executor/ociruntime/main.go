@@ -1,14 +1,5 @@
-// Package ociruntime is the container runtime built into lkpkg: the subset of
-// the runc command line that BuildKit's runc executor uses, implemented on
-// libcontainer so that lkpkg needs no runc or crun binary.
-//
-// lkpkg becomes this runtime when it is started through a symlink named
-// "runc" (see executor.RuntimeMain); libcontainer re-executes the same binary
-// with "init" to set up each container, which IsInit/Init handle.
-//
-// Build requirements: cgo (libcontainer/nsenter is C) and, for BuildKit's
-// default seccomp profile, the "seccomp" build tag plus libseccomp
-// (Debian: apt-get install -y libseccomp-dev pkg-config).
+//go:build cgo
+
 package ociruntime
 
 import (
@@ -16,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/opencontainers/runc/libcontainer"
@@ -30,15 +22,12 @@ import (
 	_ "github.com/opencontainers/runc/libcontainer/nsenter"
 )
 
-// SeccompSupported reports whether this binary can apply seccomp profiles,
-// i.e. was built with cgo and the "seccomp" build tag.
-const SeccompSupported = seccomp.Enabled
+// Supported reports whether this binary can run containers at all.
+const Supported = true
 
-// AllowNoSeccompEnv, when set to "1" in the runtime's environment, lets a
-// binary built without seccomp support run containers whose spec asks for a
-// seccomp profile, dropping the profile. The engine sets it only when its
-// caller opted in explicitly.
-const AllowNoSeccompEnv = "LKPKG_ALLOW_NO_SECCOMP"
+// SeccompSupported reports whether this binary can apply seccomp profiles,
+// i.e. was also built with the "seccomp" build tag.
+const SeccompSupported = seccomp.Enabled
 
 // IsInit reports whether this process is libcontainer's re-executed
 // container init. The environment guard keeps a user-facing "init"
@@ -124,7 +113,12 @@ func parseGlobals(args []string, defaultRoot string) (globals, []string, error) 
 	if g.root == "" {
 		return g, nil, errors.New("no state directory: pass --root")
 	}
-	return g, args, nil
+	// Absolute, because run changes into the bundle directory.
+	var err error
+	if g.root, err = filepath.Abs(g.root); err == nil && g.logPath != "" {
+		g.logPath, err = filepath.Abs(g.logPath)
+	}
+	return g, args, err
 }
 
 // setupLogging mirrors runc: log records (including those forwarded from

@@ -1,3 +1,5 @@
+//go:build cgo
+
 package ociruntime
 
 import (
@@ -160,6 +162,11 @@ func startAndWait(container *libcontainer.Container, process *libcontainer.Proce
 
 func forwardUntilExit(process *libcontainer.Process, pid int, signals <-chan os.Signal, stdio *processIO) int {
 	for sig := range signals {
+		if sig != unix.SIGCHLD && parentGone() {
+			// lkpkg died (see parent.go): the process must not outlive it;
+			// for an init, that ends the whole container.
+			sig = unix.SIGKILL
+		}
 		switch sig {
 		case unix.SIGCHLD:
 			if status, exited := reapUntil(pid); exited {

@@ -1,3 +1,5 @@
+//go:build cgo
+
 package ociruntime
 
 import (
@@ -6,6 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -98,10 +102,12 @@ func parseSignal(s string) (unix.Signal, error) {
 }
 
 // deleteCommand implements "delete [--force] ID": remove the container's
-// state and cgroup; --force first kills a container still running.
+// state and cgroup. Unlike runc it also kills a container still running
+// without --force: BuildKit deletes a container only when done with it, and
+// if this runtime's monitor was killed the container must not outlive it.
 func deleteCommand(g globals, args []string) error {
 	fs := flag.NewFlagSet("delete", flag.ContinueOnError)
-	force := fs.Bool("force", false, "kill the container first if it is running")
+	force := fs.Bool("force", false, "do not fail if the container does not exist")
 	id, err := parseWithID(fs, args)
 	if err != nil {
 		return err
@@ -113,14 +119,11 @@ func deleteCommand(g globals, args []string) error {
 	if err != nil {
 		return fmt.Errorf("load container %s: %w", id, err)
 	}
-	status, err := container.Status()
-	if err != nil {
-		return err
-	}
-	if status != libcontainer.Stopped {
-		if !*force {
-			return fmt.Errorf("container %s is %s; stop it first or use delete --force", id, status)
-		}
+	return killAndDestroy(container)
+}
+
+func killAndDestroy(container *libcontainer.Container) error {
+	if status, err := container.Status(); err == nil && status != libcontainer.Stopped {
 		_ = container.Signal(unix.SIGKILL)
 		waitStopped(container, 10*time.Second)
 	}
@@ -133,4 +136,26 @@ func waitStopped(container *libcontainer.Container, limit time.Duration) {
 			return
 		}
 	}
+}
+
+// RemoveAll kills and removes every container whose state is under root.
+func RemoveAll(root string) error {
+	entries, err := os.ReadDir(root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, entry := range entries {
+		container, err := libcontainer.Load(root, entry.Name())
+		if err != nil {
+			// Not a usable container state: nothing can be running from it.
+			errs = append(errs, os.RemoveAll(filepath.Join(root, entry.Name())))
+			continue
+		}
+		errs = append(errs, killAndDestroy(container))
+	}
+	return errors.Join(errs...)
 }

@@ -1,0 +1,73 @@
+package executor
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+func TestSolveOptMapsRequest(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	req := SolveRequest{
+		ContextDir:    dir,
+		Dockerfile:    "sub/Build.dockerfile",
+		Platform:      "linux/arm64",
+		BuildArgs:     map[string]string{"A": "1"},
+		Labels:        map[string]string{"l": "v"},
+		NoCache:       true,
+		NamedContexts: map[string]string{"alpine:3": "oci-layout://cache@sha256:00"},
+		ExportName:    "x/y:z",
+		OutputDir:     filepath.Join(dir, "out"),
+	}
+	opt, err := req.solveOpt(NetworkNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"filename": "Build.dockerfile", "cmdline": "", "platform": "linux/arm64", "force-network-mode": "none",
+		"no-cache": "", "build-arg:A": "1", "label:l": "v", "context:alpine:3": "oci-layout://cache@sha256:00",
+	}
+	if !reflect.DeepEqual(opt.FrontendAttrs, want) {
+		t.Errorf("frontend attrs\n got %v\nwant %v", opt.FrontendAttrs, want)
+	}
+	if len(opt.AllowedEntitlements) != 0 {
+		t.Errorf("offline build granted %v", opt.AllowedEntitlements)
+	}
+	if len(opt.Exports) != 1 || opt.Exports[0].Attrs["tar"] != "false" || opt.Exports[0].Attrs["name"] != "x/y:z" || opt.Exports[0].OutputDir != req.OutputDir {
+		t.Errorf("exports %+v", opt.Exports)
+	}
+
+	opt, err = req.solveOpt(NetworkHost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, forced := opt.FrontendAttrs["force-network-mode"]; forced {
+		t.Error("host build forces a network mode")
+	}
+	if !reflect.DeepEqual(opt.AllowedEntitlements, []string{"network.host"}) {
+		t.Errorf("host build entitlements %v", opt.AllowedEntitlements)
+	}
+}
+
+func TestSolveRequestValidation(t *testing.T) {
+	if _, err := (SolveRequest{}).solveOpt(NetworkNone); err == nil {
+		t.Error("request without context dir accepted")
+	}
+	if _, err := parseNetworkMode("bridge"); err == nil {
+		t.Error("unknown network mode accepted")
+	}
+	if m, err := parseNetworkMode(""); err != nil || m != NetworkNone {
+		t.Errorf("empty network mode = %q, %v; want none", m, err)
+	}
+	dir := t.TempDir()
+	if _, err := (SolveRequest{ContextDir: dir, OCIStores: map[string]string{"s": dir}}).solveOpt(NetworkNone); err == nil {
+		t.Error("OCI store without index.json accepted")
+	}
+	if _, err := (SolveRequest{ContextDir: dir, OutputDir: dir, Output: os.Stdout}).solveOpt(NetworkNone); err == nil {
+		t.Error("request with two outputs accepted")
+	}
+}
