@@ -8,13 +8,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
+	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/util/progress/progressui"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/lkpkg/lkpkg/executor"
 	"github.com/lkpkg/lkpkg/frontend"
+	"github.com/lkpkg/lkpkg/registry"
 	"github.com/lkpkg/lkpkg/snapshot"
 )
 
@@ -23,12 +26,14 @@ const CacheStoreName = "linuxkit-cache"
 
 // Options configure a Builder.
 type Options struct {
-	Force        bool      // build even when the cache has the image
-	IgnoreCached bool      // never serve FROM images from the linuxkit cache
+	Force        bool // build even when the cache has the image
+	IgnoreCached bool // never serve FROM images from the linuxkit cache
 	Engine       executor.Options
-	Progress     io.Writer // BuildKit progress; nil shows none
-	ProgressMode string    // auto, plain, tty, quiet, rawjson
-	Log          io.Writer // messages for the user
+	Registry     registry.HostsOptions // plain-HTTP/insecure registries and extra CAs for FROM pulls
+	Credentials  *registry.Credentials // logins for FROM pulls; nil pulls anonymously
+	Progress     io.Writer             // BuildKit progress; nil shows none
+	ProgressMode string                // auto, plain, tty, quiet, rawjson
+	Log          io.Writer             // messages for the user
 }
 
 // Builder builds packages into one linuxkit cache. The BuildKit engine starts only when something needs
@@ -59,7 +64,12 @@ func (b *Builder) Close() error {
 }
 
 func (b *Builder) startEngine(ctx context.Context) (*executor.Engine, error) {
-	b.engineOnce.Do(func() { b.engine, b.engineErr = executor.New(ctx, b.opts.Engine) })
+	b.engineOnce.Do(func() {
+		opts := b.opts.Engine
+		if opts.Registries, b.engineErr = registry.Hosts(b.opts.Registry); b.engineErr == nil {
+			b.engine, b.engineErr = executor.New(ctx, opts)
+		}
+	})
 	return b.engine, b.engineErr
 }
 
@@ -216,12 +226,25 @@ func (b *Builder) buildPlatform(ctx context.Context, engine *executor.Engine, pl
 	pw.CloseWithError(solveErr)
 	got := <-imported
 	if solveErr != nil {
-		return nil, fmt.Errorf("building %s for %s: %w", plan.Package.Tag(), platform, solveErr)
+		return nil, fmt.Errorf("building %s for %s: %w%s", plan.Package.Tag(), platform, solveErr, b.authHint(solveErr))
 	}
 	if got.err != nil {
 		return nil, fmt.Errorf("storing %s in the cache: %w", name, got.err)
 	}
 	return b.platformChildren(name, platform, got.descs)
+}
+
+// authHint says where credentials were looked for when a registry refused them.
+func (b *Builder) authHint(err error) string {
+	msg := err.Error()
+	if !strings.Contains(msg, "401 Unauthorized") && !strings.Contains(msg, "403 Forbidden") && !strings.Contains(msg, "failed to authorize") {
+		return ""
+	}
+	where := "nowhere"
+	if b.opts.Credentials != nil {
+		where = strings.Join(b.opts.Credentials.Sources, ", ")
+	}
+	return "\n(the registry refused access; credentials were looked for in: " + where + "; pass --registry-creds <registry>=<user>:<password> or log in with docker or podman)"
 }
 
 type importResult struct {
@@ -243,6 +266,7 @@ func (b *Builder) solveRequest(plan *frontend.BuildPlan, platform, name string, 
 		Labels:          plan.Labels,
 		Network:         network,
 		NoCache:         plan.NoCache,
+		Auth:            b.authProvider(),
 		NamedContexts:   base,
 		OCIStores:       map[string]string{CacheStoreName: b.cache.Dir()},
 		ExportName:      name,
@@ -251,6 +275,13 @@ func (b *Builder) solveRequest(plan *frontend.BuildPlan, platform, name string, 
 		ProgressOutput:  b.opts.Progress,
 		ProgressMode:    progressui.DisplayMode(b.opts.ProgressMode),
 	}
+}
+
+func (b *Builder) authProvider() authprovider.AuthConfigProvider {
+	if b.opts.Credentials == nil {
+		return nil
+	}
+	return b.opts.Credentials.BuildKitProvider()
 }
 
 func extraSources(plan *frontend.BuildPlan) []executor.ContextMount {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/distribution/reference"
+
 	"github.com/lkpkg/lkpkg/frontend"
 )
 
@@ -39,6 +41,7 @@ func (b *Builder) Run(ctx context.Context, req Request) error {
 		}
 		plans = append(plans, plan)
 	}
+	b.opts.Registry.CAHosts = append(b.opts.Registry.CAHosts, registryHosts(plans)...)
 	for _, plan := range plans {
 		res, err := b.Build(ctx, plan)
 		if err != nil {
@@ -49,4 +52,25 @@ func (b *Builder) Run(ctx context.Context, req Request) error {
 		}
 	}
 	return nil
+}
+
+// registryHosts are the registries the plans' FROM images live on, which --cert-file CAs apply to.
+func registryHosts(plans []*frontend.BuildPlan) []string {
+	var hosts []string
+	for _, plan := range plans {
+		df, err := frontend.ReadDockerfile(plan)
+		if err != nil {
+			continue // the build itself reports it
+		}
+		images, err := df.BaseImages(plan.BuildArgs)
+		if err != nil {
+			continue
+		}
+		for _, img := range images {
+			if named, err := reference.ParseNormalizedNamed(img); err == nil {
+				hosts = append(hosts, reference.Domain(named))
+			}
+		}
+	}
+	return hosts
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/plugins/content/local"
 	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	"github.com/moby/buildkit/util/entitlements"
 	"github.com/moby/buildkit/util/progress/progressui"
@@ -44,6 +46,9 @@ type SolveRequest struct {
 	Network NetworkMode
 	// NoCache rebuilds every step instead of reusing cached results.
 	NoCache bool
+	// Auth answers BuildKit's requests for registry credentials when it pulls
+	// FROM images; nil pulls anonymously.
+	Auth authprovider.AuthConfigProvider
 	// SourceDateEpoch, when set, makes the image reproducible: it is the
 	// SOURCE_DATE_EPOCH build arg (image and history times) and every layer's
 	// file timestamps newer than it are clamped to it.
@@ -175,6 +180,7 @@ func (req SolveRequest) solveOpt(network NetworkMode) (client.SolveOpt, error) {
 		return client.SolveOpt{}, err
 	}
 	opt := client.SolveOpt{
+		Session:       req.session(),
 		Frontend:      "dockerfile.v0",
 		FrontendAttrs: req.frontendAttrs(filepath.Base(dockerfile), network),
 		LocalMounts:   mounts,
@@ -185,6 +191,14 @@ func (req SolveRequest) solveOpt(network NetworkMode) (client.SolveOpt, error) {
 		opt.AllowedEntitlements = []string{string(entitlements.EntitlementNetworkHost)}
 	}
 	return opt, nil
+}
+
+// session is what the build may ask of the caller: registry credentials only.
+func (req SolveRequest) session() []session.Attachable {
+	if req.Auth == nil {
+		return nil
+	}
+	return []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{AuthConfigProvider: req.Auth})}
 }
 
 // frontendAttrs are the Dockerfile frontend's options. For builds without

@@ -11,6 +11,7 @@ import (
 	"github.com/lkpkg/lkpkg/build"
 	"github.com/lkpkg/lkpkg/executor"
 	"github.com/lkpkg/lkpkg/frontend"
+	"github.com/lkpkg/lkpkg/registry"
 	"github.com/lkpkg/lkpkg/snapshot"
 )
 
@@ -58,12 +59,22 @@ func pkgBuild(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	creds, err := registry.LoadCredentials(flagStrings(c, "registry-creds"))
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	b := build.New(cache, build.Options{
 		Force:        c.Bool("force"),
 		IgnoreCached: c.Bool("ignore-cached"),
 		Engine:       executor.Options{StateDir: flagString(c, "state-dir"), Messages: c.App.ErrWriter},
+		Registry: registry.HostsOptions{
+			Insecure:      c.StringSlice("insecure-registry"),
+			BuilderConfig: c.String("builder-config"),
+			CertFiles:     flagStrings(c, "cert-file"),
+		},
+		Credentials: creds,
 		Progress:     c.App.ErrWriter,
 		ProgressMode: c.String("progress"),
 		Log:          c.App.ErrWriter,

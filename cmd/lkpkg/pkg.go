@@ -68,7 +68,7 @@ func buildFlags() []cli.Flag {
 		&cli.StringFlag{Name: "builders", EnvVars: []string{"LINUXKIT_BUILDERS"}, Usage: "accepted for linuxkit compatibility; lkpkg builds in-process"},
 		&cli.StringFlag{Name: "builder-name", EnvVars: []string{"LINUXKIT_BUILDER_NAME"}, Usage: "accepted for linuxkit compatibility; ignored"},
 		&cli.StringFlag{Name: "builder-image", EnvVars: []string{"LINUXKIT_BUILDER_IMAGE"}, Usage: "accepted for linuxkit compatibility; ignored"},
-		&cli.StringFlag{Name: "builder-config", EnvVars: []string{"LINUXKIT_BUILDER_CONFIG"}, Usage: "buildkitd.toml whose registry settings apply"},
+		&cli.StringFlag{Name: "builder-config", EnvVars: []string{"LINUXKIT_BUILDER_CONFIG"}, Usage: "buildkitd.toml whose [registry] settings apply"},
 		&cli.BoolFlag{Name: "builder-restart", Usage: "accepted for linuxkit compatibility; ignored"},
 		&cli.BoolFlag{Name: "precache-images", Usage: "pull FROM images into the linuxkit cache before building"},
 		&cli.StringFlag{Name: "release", Usage: "release version tag (with --push)"},
@@ -81,6 +81,7 @@ func buildFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "ssh", Usage: "SSH agent socket or keys to expose to the build"},
 		&cli.BoolFlag{Name: "dry-run", Usage: "print what would be built without building"},
 		stateDirFlag(),
+		&cli.StringSliceFlag{Name: "insecure-registry", Usage: "registry (host[:port]) that may be plain HTTP or self-signed; also read from registries.conf"},
 	}
 }
 
@@ -187,6 +188,13 @@ func flagString(c *cli.Context, name string) string {
 		return ctx.String(name)
 	}
 	return c.String(name)
+}
+
+func flagStrings(c *cli.Context, name string) []string {
+	if ctx := setIn(c, name); ctx != nil {
+		return ctx.StringSlice(name)
+	}
+	return c.StringSlice(name)
 }
 
 func flagBool(c *cli.Context, name string) bool {

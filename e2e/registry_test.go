@@ -1,0 +1,114 @@
+package e2e
+
+import (
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+const (
+	regUser = "lkpkg"
+	regPass = "s3cret-pw"
+)
+
+// authRegistry serves an in-process registry on 127.0.0.1 that demands basic auth, holding the fixture as
+// library/busybox:fixture. It returns the host:port.
+func authRegistry(t *testing.T) string {
+	t.Helper()
+	reg := registry.New()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != regUser || p != regPass {
+			w.Header().Set("WWW-Authenticate", `Basic realm="lkpkg-test"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	lp, err := layout.FromPath("../examples/busybox-oci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, err := lp.ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := top.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := top.ImageIndex(im.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.ParseReference(host+"/library/busybox:fixture", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(ref, idx, remote.WithAuth(&authn.Basic{Username: regUser, Password: regPass})); err != nil {
+		t.Fatal(err)
+	}
+	return host
+}
+
+func TestBuildFromRegistryWithAuth(t *testing.T) {
+	host := authRegistry(t)
+	e := newBuildEnv(t)
+	e.pkg("pkg/reg", "image: reg\narches: [amd64, arm64]\n", "FROM "+host+"/library/busybox:fixture\nRUN uname -m > /arch\n")
+	tag := e.tag("pkg/reg")
+	basic := base64.StdEncoding.EncodeToString([]byte(regUser + ":" + regPass))
+	authJSON := `{"auths":{"` + host + `":{"auth":"` + basic + `"}}}`
+	dockerDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dockerDir, "config.json"), []byte(authJSON), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	authFile := filepath.Join(t.TempDir(), "auth.json")
+	if err := os.WriteFile(authFile, []byte(authJSON), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noCreds := []string{"DOCKER_CONFIG=" + t.TempDir(), "HOME=" + t.TempDir()}
+
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+		ok   bool
+	}{
+		{"no credentials", noCreds, nil, false},
+		{"wrong password", noCreds, []string{"--registry-creds", host + "=" + regUser + ":wrong"}, false},
+		{"--registry-creds user:password", noCreds, []string{"--registry-creds", host + "=" + regUser + ":" + regPass}, true},
+		{"--registry-creds base64", noCreds, []string{"--registry-creds", host + "=" + basic}, true},
+		{"docker config.json", []string{"DOCKER_CONFIG=" + dockerDir, "HOME=" + t.TempDir()}, nil, true},
+		{"REGISTRY_AUTH_FILE", append([]string{"REGISTRY_AUTH_FILE=" + authFile}, noCreds...), nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.build(tc.env, append(tc.args, "--force", "pkg/reg")...)
+			if strings.Contains(r.stderr, regPass) || strings.Contains(r.stdout, regPass) {
+				t.Fatal("the password appears in lkpkg's output")
+			}
+			if !tc.ok {
+				if r.code == 0 || !strings.Contains(r.stderr, "credentials were looked for in") {
+					t.Fatalf("exit %d, want a clear auth error:\n%s", r.code, tail(r.stderr, 10))
+				}
+				return
+			}
+			if r.code != 0 {
+				t.Fatalf("exit %d:\n%s", r.code, tail(r.stderr, 20))
+			}
+			if got := e.file(tag, "arm64", "arch"); got != "aarch64\n" {
+				t.Fatalf("arm64 image from the registry base: %q", got)
+			}
+		})
+	}
+}
