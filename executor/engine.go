@@ -106,7 +106,7 @@ func New(ctx context.Context, opts Options) (_ *Engine, err error) {
 		return nil, err
 	}
 	e.restoreProcess = applyProcessSettings(opts.BuildKitLog)
-	if err := removeStaleContainers(opts.StateDir); err != nil {
+	if err := cleanUpAfterCrash(opts.StateDir); err != nil {
 		return nil, err
 	}
 	if e.worker, err = newWorkerSet(lifetime, opts, e.netGate); err != nil {

@@ -200,3 +200,26 @@ func runtimeProcesses(path, command string) []int {
 	}
 	return pids
 }
+
+// TestStartCleansUpMountsOfCrashedRun checks that mounts a killed lkpkg left
+// in the state dir are gone once a new engine has started.
+func TestStartCleansUpMountsOfCrashedRun(t *testing.T) {
+	requireRoot(t)
+	stateDir := t.TempDir()
+	rootfs := filepath.Join(stateDir, "runc-overlayfs", "executor", "crashed", "rootfs")
+	if err := os.MkdirAll(rootfs, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("tmpfs", rootfs, "tmpfs", 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(rootfs, syscall.MNT_DETACH) })
+	newEngine(t, stateDir)
+	mountinfo, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(mountinfo), rootfs) {
+		t.Errorf("%s is still mounted", rootfs)
+	}
+}
