@@ -14,6 +14,7 @@ import (
 	"github.com/containerd/containerd/v2/plugins/content/local"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/util/entitlements"
 	"github.com/moby/buildkit/util/progress/progressui"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -40,9 +41,10 @@ type SolveRequest struct {
 	Network NetworkMode
 	// NoCache rebuilds every step instead of reusing cached results.
 	NoCache bool
-	// NamedContexts replaces images or stages named in the Dockerfile, e.g.
-	// "busybox:fixture" -> OCILayoutContext(...) for a FROM served from an
-	// OCI layout listed in OCIStores.
+	// NamedContexts replaces images or stages named in the Dockerfile by
+	// BuildKit context specs: "docker-image://REF", or
+	// "oci-layout://STORE@DIGEST" (see OCILayoutContext) for a FROM served
+	// from an OCI layout listed in OCIStores.
 	NamedContexts map[string]string
 	// OCIStores names OCI layout directories that named contexts refer to.
 	OCIStores map[string]string
@@ -52,6 +54,9 @@ type SolveRequest struct {
 	// an OCI layout tar stream (closed when written). Neither: build only.
 	OutputDir string
 	Output    io.WriteCloser
+	// Attachables are extra session services for the build, such as
+	// registry credentials (authprovider) or secrets (secretsprovider).
+	Attachables []session.Attachable
 	// ProgressOutput receives build progress in ProgressMode (default
 	// plain); nil shows none.
 	ProgressOutput io.Writer
@@ -172,6 +177,7 @@ func (req SolveRequest) solveOpt(network NetworkMode) (client.SolveOpt, error) {
 		LocalMounts:   mounts,
 		OCIStores:     stores,
 		Exports:       exports,
+		Session:       req.Attachables,
 	}
 	if network == NetworkHost {
 		opt.AllowedEntitlements = []string{string(entitlements.EntitlementNetworkHost)}
