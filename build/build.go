@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/util/progress/progressui"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -266,7 +267,7 @@ func (b *Builder) solveRequest(plan *frontend.BuildPlan, platform, name string, 
 		Labels:          plan.Labels,
 		Network:         network,
 		NoCache:         plan.NoCache,
-		Auth:            b.authProvider(),
+		Attachables:     b.attachables(),
 		NamedContexts:   base,
 		OCIStores:       map[string]string{CacheStoreName: b.cache.Dir()},
 		ExportName:      name,
@@ -277,11 +278,13 @@ func (b *Builder) solveRequest(plan *frontend.BuildPlan, platform, name string, 
 	}
 }
 
-func (b *Builder) authProvider() authprovider.AuthConfigProvider {
+// attachables are what the build may ask of lkpkg during a solve: registry credentials only.
+func (b *Builder) attachables() []session.Attachable {
 	if b.opts.Credentials == nil {
 		return nil
 	}
-	return b.opts.Credentials.BuildKitProvider()
+	return []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
+		AuthConfigProvider: b.opts.Credentials.BuildKitProvider()})}
 }
 
 func extraSources(plan *frontend.BuildPlan) []executor.ContextMount {

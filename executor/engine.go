@@ -3,9 +3,13 @@
 // process and turns a SolveRequest into an OCI image.
 //
 // RUN steps are executed by lkpkg itself acting as the OCI runtime (see
-// RuntimeMain and package ociruntime), so no runc binary is needed. Building
-// needs cgo; build with -tags seccomp (and libseccomp) so that BuildKit's
-// default seccomp profile is applied to RUN steps.
+// RuntimeMain and package ociruntime), so no runc binary is needed.
+//
+// Build requirements: cgo (gcc), which libcontainer needs, and the
+// "seccomp" build tag with libseccomp (Debian: libseccomp-dev, pkg-config)
+// so that BuildKit's default seccomp profile is applied to RUN steps;
+// without the tag New refuses unless Options.AllowNoSeccomp is set. The
+// Makefile builds with -tags 'containers_image_openpgp seccomp'.
 package executor
 
 import (
@@ -63,7 +67,6 @@ type Options struct {
 // Engine is an in-process BuildKit with one OCI worker, reached over an
 // in-memory gRPC connection with the stock BuildKit client.
 type Engine struct {
-	stateDir       string
 	lock           *os.File
 	worker         *workerSet
 	controller     *control.Controller
@@ -94,7 +97,7 @@ func New(ctx context.Context, opts Options) (_ *Engine, err error) {
 	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create state dir: %w", err)
 	}
-	e := &Engine{stateDir: opts.StateDir, netGate: newNetworkGate()}
+	e := &Engine{netGate: newNetworkGate()}
 	lifetime, stop := context.WithCancel(context.WithoutCancel(ctx))
 	e.stop = stop
 	defer func() {
@@ -106,7 +109,7 @@ func New(ctx context.Context, opts Options) (_ *Engine, err error) {
 		return nil, err
 	}
 	e.restoreProcess = applyProcessSettings(opts.BuildKitLog)
-	if err := removeStaleContainers(opts.StateDir); err != nil {
+	if err := cleanUpAfterCrash(opts.StateDir); err != nil {
 		return nil, err
 	}
 	if err := unmountStale(opts.StateDir); err != nil {

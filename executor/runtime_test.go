@@ -3,7 +3,9 @@ package executor_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -199,4 +201,100 @@ func runtimeProcesses(path, command string) []int {
 		}
 	}
 	return pids
+}
+
+// TestStartCleansUpMountsOfCrashedRun checks that mounts a killed lkpkg left
+// in the state dir are gone once a new engine has started.
+func TestStartCleansUpMountsOfCrashedRun(t *testing.T) {
+	requireRoot(t)
+	stateDir := t.TempDir()
+	rootfs := filepath.Join(stateDir, "runc-overlayfs", "executor", "crashed", "rootfs")
+	if err := os.MkdirAll(rootfs, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("tmpfs", rootfs, "tmpfs", 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(rootfs, syscall.MNT_DETACH) })
+	newEngine(t, stateDir)
+	mountinfo, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(mountinfo), rootfs) {
+		t.Errorf("%s is still mounted", rootfs)
+	}
+}
+
+// solveInChildEnv makes the test binary run one build, described in JSON,
+// as a separate lkpkg process would; tests can then kill it.
+const solveInChildEnv = "LKPKG_TEST_SOLVE_IN_CHILD"
+
+type childSolve struct {
+	StateDir string
+	Request  executor.SolveRequest
+}
+
+func solveInChild(encoded string) int {
+	var child childSolve
+	if err := json.Unmarshal([]byte(encoded), &child); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	ctx := context.Background()
+	e, err := executor.New(ctx, executor.Options{StateDir: child.StateDir, AllowNoSeccomp: true})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer e.Close()
+	if _, err := e.Solve(ctx, child.Request); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// TestKilledLkpkgLeavesNothingRunningAndUsableState kills a whole lkpkg
+// process (SIGKILL, no clean-up possible) during a RUN step: its container
+// must die with it, and the next engine on the state dir must build.
+func TestKilledLkpkgLeavesNothingRunningAndUsableState(t *testing.T) {
+	requireRoot(t)
+	stateDir := t.TempDir()
+	marker := uniqueSleep()
+	req := fixtureRequest(t, buildContext(t, map[string]string{
+		"Dockerfile": "FROM busybox:fixture\nRUN echo cached > /c\nRUN sleep " + marker + "\n",
+	}))
+	req.ProgressOutput = nil
+	encoded, err := json.Marshal(childSolve{StateDir: stateDir, Request: req})
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := exec.Command(os.Args[0])
+	child.Env = append(os.Environ(), solveInChildEnv+"="+string(encoded))
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, func() bool { return len(processesWithArgs("sleep", marker)) > 0 })
+	if err := child.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = child.Wait()
+	waitFor(t, 10*time.Second, func() bool { return len(processesWithArgs("sleep", marker)) == 0 })
+
+	e := newEngine(t, stateDir)
+	req = fixtureRequest(t, req.ContextDir)
+	var progress bytes.Buffer
+	req.ProgressOutput = &progress
+	// The same build with the long step made quick: the first step's cache
+	// must have survived the kill.
+	if err := os.WriteFile(filepath.Join(req.ContextDir, "Dockerfile"), []byte("FROM busybox:fixture\nRUN echo cached > /c\nRUN true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := solve(t, e, req); err != nil {
+		t.Fatalf("build after a killed lkpkg: %v", err)
+	}
+	if !strings.Contains(progress.String(), "CACHED") {
+		t.Errorf("build after a killed lkpkg did not reuse the cache of its finished step:\n%s", progress.String())
+	}
 }

@@ -15,9 +15,8 @@ import (
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/plugins/content/local"
 	"github.com/moby/buildkit/client"
-	"github.com/moby/buildkit/session"
-	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/util/entitlements"
 	"github.com/moby/buildkit/util/progress/progressui"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -46,16 +45,14 @@ type SolveRequest struct {
 	Network NetworkMode
 	// NoCache rebuilds every step instead of reusing cached results.
 	NoCache bool
-	// Auth answers BuildKit's requests for registry credentials when it pulls
-	// FROM images; nil pulls anonymously.
-	Auth authprovider.AuthConfigProvider
 	// SourceDateEpoch, when set, makes the image reproducible: it is the
 	// SOURCE_DATE_EPOCH build arg (image and history times) and every layer's
 	// file timestamps newer than it are clamped to it.
 	SourceDateEpoch time.Time
-	// NamedContexts replaces images or stages named in the Dockerfile, e.g.
-	// "busybox:fixture" -> OCILayoutContext(...) for a FROM served from an
-	// OCI layout listed in OCIStores.
+	// NamedContexts replaces images or stages named in the Dockerfile by
+	// BuildKit context specs: "docker-image://REF", or
+	// "oci-layout://STORE@DIGEST" (see OCILayoutContext) for a FROM served
+	// from an OCI layout listed in OCIStores.
 	NamedContexts map[string]string
 	// OCIStores names OCI layout directories that named contexts refer to.
 	OCIStores map[string]string
@@ -65,6 +62,9 @@ type SolveRequest struct {
 	// an OCI layout tar stream (closed when written). Neither: build only.
 	OutputDir string
 	Output    io.WriteCloser
+	// Attachables are extra session services for the build, such as
+	// registry credentials (authprovider) or secrets (secretsprovider).
+	Attachables []session.Attachable
 	// ProgressOutput receives build progress in ProgressMode (default
 	// plain); nil shows none.
 	ProgressOutput io.Writer
@@ -180,25 +180,17 @@ func (req SolveRequest) solveOpt(network NetworkMode) (client.SolveOpt, error) {
 		return client.SolveOpt{}, err
 	}
 	opt := client.SolveOpt{
-		Session:       req.session(),
 		Frontend:      "dockerfile.v0",
 		FrontendAttrs: req.frontendAttrs(filepath.Base(dockerfile), network),
 		LocalMounts:   mounts,
 		OCIStores:     stores,
 		Exports:       exports,
+		Session:       req.Attachables,
 	}
 	if network == NetworkHost {
 		opt.AllowedEntitlements = []string{string(entitlements.EntitlementNetworkHost)}
 	}
 	return opt, nil
-}
-
-// session is what the build may ask of the caller: registry credentials only.
-func (req SolveRequest) session() []session.Attachable {
-	if req.Auth == nil {
-		return nil
-	}
-	return []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{AuthConfigProvider: req.Auth})}
 }
 
 // frontendAttrs are the Dockerfile frontend's options. For builds without
