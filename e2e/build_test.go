@@ -355,6 +355,8 @@ func TestBuildErrors(t *testing.T) {
 		{"pkg/bad", []string{"--platforms", "linux/amd64", "--skip-platforms", "linux/arm64"}, "cannot be combined"},
 		{"pkg/bad", []string{"--hash-commit", "HEAD~1"}, "only HEAD is allowed"},
 		{"pkg/bad", []string{"--push"}, "--push: pushing needs registry support"},
+		{"pkg/bad", []string{"--progress", "bogus"}, "use auto, plain, tty, quiet or rawjson"},
+		{"pkg/bad", []string{"--progress", "tty"}, "--progress tty needs a terminal"},
 	} {
 		r := e.build(nil, append(tc.args, tc.dir)...)
 		if r.code == 0 || !strings.Contains(r.stderr, tc.want) {

@@ -7,6 +7,7 @@ import (
 	"syscall"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/lkpkg/lkpkg/build"
 	"github.com/lkpkg/lkpkg/executor"
@@ -43,6 +44,9 @@ func pkgBuild(c *cli.Context) error {
 		if setIn(c, name) != nil {
 			return cli.Exit(fmt.Sprintf("--%s: %s", name, why), 3)
 		}
+	}
+	if err := checkProgressMode(c.String("progress")); err != nil {
+		return err
 	}
 	if c.Bool("force") && c.Bool("pull") {
 		return cli.Exit("--force and --pull cannot be combined", 2)
@@ -96,3 +100,17 @@ func pkgBuild(c *cli.Context) error {
 	})
 }
 
+
+// checkProgressMode refuses unknown --progress values, and tty without a terminal, before anything is built.
+func checkProgressMode(mode string) error {
+	switch mode {
+	case "auto", "plain", "quiet", "rawjson":
+		return nil
+	case "tty":
+		if _, err := unix.IoctlGetTermios(int(os.Stderr.Fd()), unix.TCGETS); err != nil {
+			return cli.Exit("--progress tty needs a terminal on stderr; use --progress plain (or auto)", 2)
+		}
+		return nil
+	}
+	return cli.Exit(fmt.Sprintf("--progress %q: use auto, plain, tty, quiet or rawjson", mode), 2)
+}
