@@ -36,6 +36,7 @@ bench: build
 	$(GO) test $(GOFLAGS) -tags '$(TAGS)' -run '^$$' -bench . ./frontend/...
 	LKPKG=$(CURDIR)/$(BIN) bench/showtag.sh
 	LKPKG=$(CURDIR)/$(BIN) bench/showtag.sh --dirty
+	LKPKG=$(CURDIR)/$(BIN) bench/build.sh
 
 fuzz:
 	$(GO) test $(GOFLAGS) -tags '$(TAGS)' -run '^$$' -fuzz FuzzParseBytes -fuzztime $${FUZZTIME:-3m} ./frontend/

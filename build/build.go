@@ -28,6 +28,9 @@ const CacheStoreName = "linuxkit-cache"
 // Options configure a Builder.
 type Options struct {
 	Force        bool // build even when the cache has the image
+	Pull         bool // before building a platform the cache lacks, try to pull the package's tag
+	Precache     bool // pull FROM images missing from the cache into it before building
+	Puller       *registry.Puller
 	IgnoreCached bool // never serve FROM images from the linuxkit cache
 	Engine       executor.Options
 	Registry     registry.HostsOptions // plain-HTTP/insecure registries and extra CAs for FROM pulls
@@ -90,6 +93,9 @@ func (b *Builder) Build(ctx context.Context, plan *frontend.BuildPlan) (*Result,
 		return &Result{}, nil
 	}
 	res := &Result{}
+	if b.opts.Pull && !b.opts.Force {
+		b.tryPull(ctx, plan)
+	}
 	var todo []string
 	for _, pl := range plan.Platforms {
 		cached, err := b.cache.ImageInCache(tag, frontend.PlatformArch(pl))
@@ -118,6 +124,23 @@ func (b *Builder) Build(ctx context.Context, plan *frontend.BuildPlan) (*Result,
 	return res, nil
 }
 
+// tryPull fetches the package's tag into the cache when some platform is missing; any failure just means the
+// platforms get built, as with linuxkit's --pull.
+func (b *Builder) tryPull(ctx context.Context, plan *frontend.BuildPlan) {
+	tag := plan.Package.FullTag()
+	for _, pl := range plan.Platforms {
+		if ok, _ := b.cache.ImageInCache(tag, frontend.PlatformArch(pl)); ok {
+			continue
+		}
+		if _, err := b.opts.Puller.Pull(ctx, b.cache, tag, tag); err != nil {
+			fmt.Fprintf(b.opts.Log, "Not pulled (%v); building\n", err)
+		} else {
+			fmt.Fprintf(b.opts.Log, "Pulled %s into the cache\n", tag)
+		}
+		return
+	}
+}
+
 // buildPlatforms solves every platform concurrently in one engine and returns the per-platform manifests (and
 // attestations) to merge into the index.
 func (b *Builder) buildPlatforms(ctx context.Context, plan *frontend.BuildPlan, platforms []string) ([]ocispec.Descriptor, error) {
@@ -126,7 +149,7 @@ func (b *Builder) buildPlatforms(ctx context.Context, plan *frontend.BuildPlan, 
 			return nil, err
 		}
 	}
-	base, err := b.baseContexts(plan)
+	base, err := b.baseContexts(ctx, plan)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +204,7 @@ func (b *Builder) buildPlatforms(ctx context.Context, plan *frontend.BuildPlan, 
 
 // baseContexts maps the Dockerfile's FROM images found in the linuxkit cache to named contexts, so chained and
 // air-gapped builds never go to a registry for them.
-func (b *Builder) baseContexts(plan *frontend.BuildPlan) (map[string]string, error) {
+func (b *Builder) baseContexts(ctx context.Context, plan *frontend.BuildPlan) (map[string]string, error) {
 	df, err := frontend.ReadDockerfile(plan)
 	if err != nil {
 		return nil, err
@@ -195,6 +218,9 @@ func (b *Builder) baseContexts(plan *frontend.BuildPlan) (map[string]string, err
 		return contexts, nil
 	}
 	for _, img := range images {
+		if err := b.precache(ctx, img); err != nil {
+			return nil, err
+		}
 		// Entries are named in full (docker.io/…), but an imported layout may carry the short name as written.
 		name, err := b.cache.FindName(img, frontend.ExpandReferenceWithTag(img))
 		if errors.Is(err, snapshot.ErrNotFound) {
@@ -210,6 +236,22 @@ func (b *Builder) baseContexts(plan *frontend.BuildPlan) (map[string]string, err
 		contexts[img] = "oci-layout://" + CacheStoreName + "@" + desc.Digest.String()
 	}
 	return contexts, nil
+}
+
+// precache pulls a FROM image the cache lacks into it (--precache-images), so BuildKit reads it from there.
+func (b *Builder) precache(ctx context.Context, img string) error {
+	if !b.opts.Precache || img == "scratch" {
+		return nil
+	}
+	full := frontend.ExpandReferenceWithTag(img)
+	if _, err := b.cache.FindName(img, full); err == nil {
+		return nil
+	}
+	fmt.Fprintf(b.opts.Log, "Pulling %s into the cache\n", full)
+	if _, err := b.opts.Puller.Pull(ctx, b.cache, full, full); err != nil {
+		return fmt.Errorf("--precache-images: %w", err)
+	}
+	return nil
 }
 
 // buildPlatform solves one platform, streaming BuildKit's OCI export straight into the cache.

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"encoding/base64"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
@@ -25,7 +28,7 @@ const (
 // library/busybox:fixture. It returns the host:port.
 func authRegistry(t *testing.T) string {
 	t.Helper()
-	reg := registry.New()
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u, p, ok := r.BasicAuth(); !ok || u != regUser || p != regPass {
 			w.Header().Set("WWW-Authenticate", `Basic realm="lkpkg-test"`)
@@ -111,4 +114,89 @@ func TestBuildFromRegistryWithAuth(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestCachePullAndPrecache(t *testing.T) {
+	host := authRegistry(t)
+	creds := host + "=" + regUser + ":" + regPass
+	e := newBuildEnv(t)
+	noCreds := []string{"DOCKER_CONFIG=" + t.TempDir(), "HOME=" + t.TempDir()}
+
+	ref := host + "/library/busybox:fixture"
+	mustLkpkg(t, e.repo.Dir, noCreds, "--cache", e.cache, "cache", "pull", "--registry-creds", creds, ref)
+	ls := mustLkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "cache", "ls")
+	for _, want := range []string{ref + "\t" + fixtureIndex, ref + "-amd64\t", ref + "-arm64\t", ref + "-s390x\t"} {
+		if !strings.Contains(ls, want) {
+			t.Errorf("cache ls lacks %q:\n%s", want, ls)
+		}
+	}
+	r := lkpkg(t, e.repo.Dir, noCreds, "--cache", e.cache, "cache", "pull", host+"/library/busybox:fixture")
+	if r.code == 0 || !strings.Contains(r.stderr, "refused access") || strings.Contains(r.stderr, regPass) {
+		t.Errorf("pull without credentials: exit %d %s", r.code, r.stderr)
+	}
+
+	// --precache-images puts a registry FROM image into a fresh cache, and the build reads it from there.
+	e2 := newBuildEnv(t)
+	e2.pkg("pkg/pre", "image: pre\narches: [arm64]\n", "FROM "+ref+"\nRUN uname -m > /arch\n")
+	e2.mustBuild(noCreds, "--precache-images", "--registry-creds", creds, "pkg/pre")
+	if ls := mustLkpkg(t, e2.repo.Dir, nil, "--cache", e2.cache, "cache", "ls"); !strings.Contains(ls, ref+"\t"+fixtureIndex) {
+		t.Errorf("--precache-images did not cache the base image:\n%s", ls)
+	}
+	if got := e2.file(e2.tag("pkg/pre"), "arm64", "arch"); got != "aarch64\n" {
+		t.Errorf("arch %q", got)
+	}
+}
+
+func TestBuildPullsInsteadOfBuilding(t *testing.T) {
+	host := authRegistry(t)
+	creds := host + "=" + regUser + ":" + regPass
+	built := newBuildEnv(t)
+	built.pkg("pkg/p", "image: p\norg: "+host+"/lk\narches: [amd64, arm64]\n", "FROM busybox:fixture\nRUN uname -m > /arch\n")
+	built.mustBuild(nil, "pkg/p")
+	tag := built.tag("pkg/p")
+	// Publish what was built with an independent client (go-containerregistry), as a push would.
+	lp, err := layout.FromPath(built.cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := rootDigest(t, built, tag)
+	idx, err := lp.ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkgIdx, err := idx.ImageIndex(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := name.ParseReference(tag, name.Insecure)
+	if err := remote.WriteIndex(ref, pkgIdx, remote.WithAuth(&authn.Basic{Username: regUser, Password: regPass})); err != nil {
+		t.Fatal(err)
+	}
+
+	// Same repository, fresh cache: --pull fetches instead of building.
+	fresh := newBuildEnv(t)
+	fresh.repo = built.repo
+	r := fresh.mustBuild(nil, "--pull", "--registry-creds", creds, "pkg/p")
+	if !strings.Contains(r.stderr, "Pulled "+tag) || strings.Contains(r.stderr, "RUN uname") {
+		t.Fatalf("--pull built instead of pulling:\n%s", tail(r.stderr, 15))
+	}
+	if got := fresh.file(tag, "arm64", "arch"); got != "aarch64\n" {
+		t.Errorf("pulled arm64 image: %q", got)
+	}
+	// A tag the registry lacks is built.
+	built.repo.Write("pkg/p/new", "x")
+	built.repo.Commit()
+	r = fresh.mustBuild(nil, "--pull", "--registry-creds", creds, "pkg/p")
+	if !strings.Contains(r.stderr, "Not pulled") || !strings.Contains(r.stderr, "Building") {
+		t.Fatalf("a tag missing from the registry was not built:\n%s", tail(r.stderr, 15))
+	}
+}
+
+func rootDigest(t *testing.T, e *buildEnv, tag string) v1.Hash {
+	t.Helper()
+	h, err := v1.NewHash(e.rawDigest(tag))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

@@ -26,14 +26,11 @@ func stateDirFlag() cli.Flag {
 // using them fails clearly instead of silently doing less.
 var unsupportedBuildFlags = map[string]string{
 	"push":    "pushing needs registry support, which this version of lkpkg does not have yet",
-	"pull":    "pulling needs registry support, which this version of lkpkg does not have yet",
 	"nobuild": "--nobuild only makes sense with --push, which needs registry support",
 	"release": "--release only makes sense with --push, which needs registry support",
 	"docker":  "loading into a Docker daemon is not available yet: use `lkpkg cache export --format docker` and `docker load`",
 	"ssh":     "SSH forwarding into builds is not available yet",
 	"dry-run": "--dry-run is not available yet",
-	"precache-images": "--precache-images needs registry support; FROM images already in the linuxkit cache are used " +
-		"without it",
 }
 
 func pkgBuild(c *cli.Context) error {
@@ -67,18 +64,26 @@ func pkgBuild(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	hostOpts := registry.HostsOptions{
+		Insecure:      c.StringSlice("insecure-registry"),
+		BuilderConfig: c.String("builder-config"),
+		CertFiles:     flagStrings(c, "cert-file"),
+	}
+	hosts, err := registry.Hosts(hostOpts)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	b := build.New(cache, build.Options{
 		Force:        c.Bool("force"),
 		IgnoreCached: c.Bool("ignore-cached"),
 		Engine:       executor.Options{StateDir: flagString(c, "state-dir"), Messages: c.App.ErrWriter},
-		Registry: registry.HostsOptions{
-			Insecure:      c.StringSlice("insecure-registry"),
-			BuilderConfig: c.String("builder-config"),
-			CertFiles:     flagStrings(c, "cert-file"),
-		},
-		Credentials: creds,
+		Registry:     hostOpts,
+		Credentials:  creds,
+		Pull:         c.Bool("pull"),
+		Precache:     c.Bool("precache-images"),
+		Puller:       registry.NewPuller(creds, hosts),
 		Progress:     c.App.ErrWriter,
 		ProgressMode: c.String("progress"),
 		Log:          c.App.ErrWriter,
@@ -99,7 +104,6 @@ func pkgBuild(c *cli.Context) error {
 		Print: func(p *frontend.Package, _ *build.Result) { fmt.Fprintln(c.App.Writer, p.Tag()) },
 	})
 }
-
 
 // checkProgressMode refuses unknown --progress values, and tty without a terminal, before anything is built.
 func checkProgressMode(mode string) error {

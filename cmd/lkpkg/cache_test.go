@@ -177,7 +177,6 @@ func TestCacheNotYet(t *testing.T) {
 	for _, args := range [][]string{
 		{"cache", "rm", "--published-only", "x"},
 		{"cache", "clean", "--published-only"},
-		{"cache", "pull", "x"},
 		{"cache", "push", "x"},
 	} {
 		_, err := run(t, nil, append([]string{"--cache", dir}, args...)...)

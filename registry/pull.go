@@ -1,0 +1,191 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	resolverconfig "github.com/moby/buildkit/util/resolver/config"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/lkpkg/lkpkg/snapshot"
+)
+
+// ErrNotInRegistry says the registry answered that the image does not exist.
+var ErrNotInRegistry = errors.New("not in the registry")
+
+// Puller copies images from registries into the linuxkit cache.
+type Puller struct {
+	Creds    *Credentials
+	Insecure map[string]bool // hosts reached over plain HTTP (127.0.0.1 and localhost always are)
+}
+
+// Pull copies ref (an index with every child, or one image) into cache and names it name, as linuxkit's
+// `cache pull` does. Blobs already in the cache are not fetched again.
+func (p *Puller) Pull(ctx context.Context, cache *snapshot.Cache, ref, cacheName string) (ocispec.Descriptor, error) {
+	r, err := p.parse(ref)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	desc, err := remote.Get(r, p.options(ctx)...)
+	if err != nil {
+		return ocispec.Descriptor{}, p.explain(ref, err)
+	}
+	if err := p.store(ctx, cache, r, desc.Descriptor, desc.Manifest); err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("pulling %s: %w", ref, err)
+	}
+	root := ocispec.Descriptor{MediaType: string(desc.MediaType), Digest: digest.Digest(desc.Digest.String()), Size: desc.Size}
+	return root, cache.DescriptorWrite(cacheName, root)
+}
+
+// store writes a manifest or index and, recursively, everything it references.
+func (p *Puller) store(ctx context.Context, cache *snapshot.Cache, repo name.Reference, d v1.Descriptor, raw []byte) error {
+	if d.MediaType.IsIndex() {
+		idx, err := v1IndexManifest(raw)
+		if err != nil {
+			return err
+		}
+		for _, child := range idx.Manifests {
+			childRef := repo.Context().Digest(child.Digest.String())
+			cd, err := remote.Get(childRef, p.options(ctx)...)
+			if err != nil {
+				return p.explain(childRef.String(), err)
+			}
+			if err := p.store(ctx, cache, repo, cd.Descriptor, cd.Manifest); err != nil {
+				return err
+			}
+		}
+	} else if err := p.storeImageBlobs(ctx, cache, repo, raw); err != nil {
+		return err
+	}
+	return cache.WriteBlob(bytes.NewReader(raw), ocispec.Descriptor{Digest: digest.Digest(d.Digest.String()), Size: d.Size})
+}
+
+func (p *Puller) storeImageBlobs(ctx context.Context, cache *snapshot.Cache, repo name.Reference, raw []byte) error {
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
+	if err != nil {
+		return fmt.Errorf("parsing a manifest: %w", err)
+	}
+	for _, b := range append([]v1.Descriptor{m.Config}, m.Layers...) {
+		want := ocispec.Descriptor{Digest: digest.Digest(b.Digest.String()), Size: b.Size}
+		if cache.HasBlob(want.Digest) {
+			continue
+		}
+		layer, err := remote.Layer(repo.Context().Digest(b.Digest.String()), p.options(ctx)...)
+		if err != nil {
+			return err
+		}
+		rc, err := layer.Compressed()
+		if err != nil {
+			return p.explain(repo.String(), err)
+		}
+		err = cache.WriteBlob(rc, want) // verified against the digest before it becomes visible
+		rc.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func v1IndexManifest(raw []byte) (*v1.IndexManifest, error) {
+	idx, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("parsing an index: %w", err)
+	}
+	return idx, nil
+}
+
+func (p *Puller) parse(ref string) (name.Reference, error) {
+	var opts []name.Option
+	if r, err := name.ParseReference(ref); err == nil && p.Insecure[r.Context().RegistryStr()] {
+		opts = append(opts, name.Insecure)
+	}
+	r, err := name.ParseReference(ref, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not an image reference: %w", ref, err)
+	}
+	return r, nil
+}
+
+func (p *Puller) options(ctx context.Context) []remote.Option {
+	opts := []remote.Option{remote.WithContext(ctx)}
+	if p.Creds != nil {
+		opts = append(opts, remote.WithAuthFromKeychain(keychain{p.Creds}))
+	}
+	return opts
+}
+
+// explain turns registry errors into messages that say what to do.
+func (p *Puller) explain(ref string, err error) error {
+	var te *transport.Error
+	if errors.As(err, &te) {
+		switch te.StatusCode {
+		case 404:
+			return fmt.Errorf("%s: %w", ref, ErrNotInRegistry)
+		case 401, 403:
+			where := "nowhere"
+			if p.Creds != nil {
+				where = fmt.Sprint(p.Creds.Sources)
+			}
+			return fmt.Errorf("%s: the registry refused access (HTTP %d); credentials were looked for in %s: pass "+
+				"--registry-creds <registry>=<user>:<password> or log in with docker or podman", ref, te.StatusCode, where)
+		}
+	}
+	return fmt.Errorf("%s: %w", ref, err)
+}
+
+// keychain lets go-containerregistry use lkpkg's credential lookup.
+type keychain struct{ c *Credentials }
+
+func (k keychain) Resolve(res authn.Resource) (authn.Authenticator, error) {
+	ac, err := k.c.Lookup(res.RegistryStr())
+	if err != nil {
+		return nil, err
+	}
+	if ac.Username == "" && ac.IdentityToken == "" && ac.RegistryToken == "" {
+		return authn.Anonymous, nil
+	}
+	return authn.FromConfig(authn.AuthConfig{Username: ac.Username, Password: ac.Password,
+		IdentityToken: ac.IdentityToken, RegistryToken: ac.RegistryToken}), nil
+}
+
+// NewPuller makes a Puller that logs in with creds and reaches the insecure hosts of a Hosts result over HTTP.
+func NewPuller(creds *Credentials, hosts map[string]resolverconfig.RegistryConfig) *Puller {
+	p := &Puller{Creds: creds, Insecure: map[string]bool{}}
+	for h, rc := range hosts {
+		if (rc.Insecure != nil && *rc.Insecure) || (rc.PlainHTTP != nil && *rc.PlainHTTP) {
+			p.Insecure[h] = true
+		}
+	}
+	return p
+}
+
+// PullWithArchNames pulls ref into the cache under its full name and, for an index, also names each platform's
+// image <name>-<arch>, as `linuxkit cache pull` does.
+func (p *Puller) PullWithArchNames(ctx context.Context, cache *snapshot.Cache, fullName string) error {
+	root, err := p.Pull(ctx, cache, fullName, fullName)
+	if err != nil || root.MediaType != ocispec.MediaTypeImageIndex && root.MediaType != "application/vnd.docker.distribution.manifest.list.v2+json" {
+		return err
+	}
+	idx, err := cache.ReadIndex(root.Digest)
+	if err != nil {
+		return err
+	}
+	for _, child := range idx.Manifests {
+		if child.Platform == nil || child.Platform.Architecture == "" || child.Platform.Architecture == "unknown" {
+			continue
+		}
+		if err := cache.DescriptorWrite(fullName+"-"+child.Platform.Architecture, child); err != nil {
+			return err
+		}
+	}
+	return nil
+}
