@@ -157,49 +157,26 @@ func (b *Builder) buildPlatforms(ctx context.Context, plan *frontend.BuildPlan, 
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	results := make([][]ocispec.Descriptor, len(platforms))
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error // the failure that cancelled the others, not their "context canceled"
-	)
-	build := func(i int, pl string) {
-		descs, err := b.buildPlatform(ctx, engine, plan, pl, base)
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil && firstErr == nil {
-			firstErr = err
-			cancel() // one failed platform stops the others: the index would be incomplete anyway
-		}
-		results[i] = descs
-	}
-	// depends archives are per architecture but live at one path in the context, so such packages build their
-	// platforms one after the other; the others solve concurrently in the one engine.
-	sequential := len(plan.Package.DependsImages) > 0
-	for i, pl := range platforms {
-		if sequential {
+	switch {
+	case len(plan.Package.DependsImages) > 0:
+		// depends archives are per architecture but live at one path in the context, so such packages build
+		// their platforms one after the other.
+		var children []ocispec.Descriptor
+		for _, pl := range platforms {
 			if err := b.writeDepends(plan, pl); err != nil {
 				return nil, err
 			}
-			if build(i, pl); firstErr != nil {
-				break
+			descs, err := b.buildPlatform(ctx, engine, plan, pl, base)
+			if err != nil {
+				return nil, err
 			}
-			continue
+			children = append(children, descs...)
 		}
-		wg.Add(1)
-		go func() { defer wg.Done(); build(i, pl) }()
+		return children, nil
+	case len(platforms) == 1:
+		return b.buildPlatform(ctx, engine, plan, platforms[0], base)
 	}
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	var children []ocispec.Descriptor
-	for _, r := range results {
-		children = append(children, r...)
-	}
-	return children, nil
+	return b.buildMultiPlatform(ctx, engine, plan, platforms, base)
 }
 
 // baseContexts maps the Dockerfile's FROM images found in the linuxkit cache to named contexts, so chained and
@@ -257,6 +234,44 @@ func (b *Builder) precache(ctx context.Context, img string) error {
 // buildPlatform solves one platform, streaming BuildKit's OCI export straight into the cache.
 func (b *Builder) buildPlatform(ctx context.Context, engine *executor.Engine, plan *frontend.BuildPlan, platform string, base map[string]string) ([]ocispec.Descriptor, error) {
 	name := plan.Package.FullTag() + "-" + frontend.PlatformArch(platform)
+	descs, err := b.solve(ctx, engine, plan, platform, name, base)
+	if err != nil {
+		return nil, err
+	}
+	return b.platformChildren(name, platform, descs)
+}
+
+// buildMultiPlatform solves all platforms at once: BuildKit runs them concurrently and shares the context upload,
+// the Dockerfile parse and the base image metadata. Its index is stored unnamed; each platform's manifest is named
+// <FullTag>-<arch> and becomes a child of the package's index.
+func (b *Builder) buildMultiPlatform(ctx context.Context, engine *executor.Engine, plan *frontend.BuildPlan, platforms []string, base map[string]string) ([]ocispec.Descriptor, error) {
+	descs, err := b.solve(ctx, engine, plan, strings.Join(platforms, ","), "", base)
+	if err != nil {
+		return nil, err
+	}
+	if len(descs) != 1 || descs[0].MediaType != ocispec.MediaTypeImageIndex {
+		return nil, fmt.Errorf("the multi-platform build of %s did not export one index", plan.Package.Tag())
+	}
+	idx, err := b.cache.ReadIndex(descs[0].Digest)
+	if err != nil {
+		return nil, err
+	}
+	for _, child := range idx.Manifests {
+		if child.Platform == nil || child.Platform.Architecture == "unknown" {
+			continue
+		}
+		named := child
+		named.Annotations = nil
+		if err := b.cache.DescriptorWrite(plan.Package.FullTag()+"-"+child.Platform.Architecture, named); err != nil {
+			return nil, err
+		}
+	}
+	return idx.Manifests, nil
+}
+
+// solve runs one solve for platform (one, or a comma-separated list) and imports its OCI export into the cache
+// as it streams; exportName names the result there ("" leaves it unnamed).
+func (b *Builder) solve(ctx context.Context, engine *executor.Engine, plan *frontend.BuildPlan, platform, exportName string, base map[string]string) ([]ocispec.Descriptor, error) {
 	pr, pw := io.Pipe()
 	imported := make(chan importResult, 1)
 	go func() {
@@ -264,17 +279,16 @@ func (b *Builder) buildPlatform(ctx context.Context, engine *executor.Engine, pl
 		pr.CloseWithError(err) // unblock the exporter if the import failed
 		imported <- importResult{descs, err}
 	}()
-	req := b.solveRequest(plan, platform, name, base, pw)
-	_, solveErr := engine.Solve(ctx, req)
+	_, solveErr := engine.Solve(ctx, b.solveRequest(plan, platform, exportName, base, pw))
 	pw.CloseWithError(solveErr)
 	got := <-imported
 	if solveErr != nil {
 		return nil, fmt.Errorf("building %s for %s: %w%s", plan.Package.Tag(), platform, solveErr, b.authHint(solveErr))
 	}
 	if got.err != nil {
-		return nil, fmt.Errorf("storing %s in the cache: %w", name, got.err)
+		return nil, fmt.Errorf("storing the build of %s for %s in the cache: %w", plan.Package.Tag(), platform, got.err)
 	}
-	return b.platformChildren(name, platform, got.descs)
+	return got.descs, nil
 }
 
 // authHint says where credentials were looked for when a registry refused them.
