@@ -38,6 +38,7 @@ type Options struct {
 	Progress     io.Writer             // BuildKit progress; nil shows none
 	ProgressMode string                // auto, plain, tty, quiet, rawjson
 	Log          io.Writer             // messages for the user
+	Concurrency  int                   // packages built at once (1 when progress needs the terminal to itself)
 }
 
 // Builder builds packages into one linuxkit cache. The BuildKit engine starts only when something needs
@@ -45,6 +46,8 @@ type Options struct {
 type Builder struct {
 	opts  Options
 	cache *snapshot.Cache
+
+	progressMu sync.Mutex // serialises labelled progress lines of concurrent packages
 
 	engineOnce sync.Once
 	engine     *executor.Engine
@@ -279,7 +282,9 @@ func (b *Builder) solve(ctx context.Context, engine *executor.Engine, plan *fron
 		pr.CloseWithError(err) // unblock the exporter if the import failed
 		imported <- importResult{descs, err}
 	}()
-	_, solveErr := engine.Solve(ctx, b.solveRequest(plan, platform, exportName, base, pw))
+	req := b.solveRequest(plan, platform, exportName, base, pw)
+	req.ProgressOutput = b.progressWriter(ctx)
+	_, solveErr := engine.Solve(ctx, req)
 	pw.CloseWithError(solveErr)
 	got := <-imported
 	if solveErr != nil {

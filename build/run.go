@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/distribution/reference"
@@ -18,7 +19,7 @@ type Request struct {
 }
 
 // Run resolves every package first (so a typo in the last one fails before anything is built, as in linuxkit),
-// then plans and builds them in order.
+// then plans them and builds them, independent packages concurrently.
 func (b *Builder) Run(ctx context.Context, req Request) error {
 	if req.Load.HashCommit != "" && req.Load.HashCommit != "HEAD" {
 		return fmt.Errorf("cannot build from --hash-commit %s: builds use the work tree, so only HEAD is allowed", req.Load.HashCommit)
@@ -42,16 +43,92 @@ func (b *Builder) Run(ctx context.Context, req Request) error {
 		plans = append(plans, plan)
 	}
 	b.opts.Registry.CAHosts = append(b.opts.Registry.CAHosts, registryHosts(plans)...)
-	for _, plan := range plans {
-		res, err := b.Build(ctx, plan)
-		if err != nil {
-			return fmt.Errorf("error building %q: %w", plan.Package.Tag(), err)
-		}
+	results, err := b.buildAll(ctx, plans)
+	if err != nil {
+		return err
+	}
+	for i, plan := range plans {
 		if req.Print != nil {
-			req.Print(plan.Package, res)
+			req.Print(plan.Package, results[i])
 		}
 	}
 	return nil
+}
+
+// buildAll builds independent packages concurrently (up to Options.Concurrency at once) in the one engine; a
+// package whose FROM names another package of the run waits for it, so chained builds see their base.
+func (b *Builder) buildAll(ctx context.Context, plans []*frontend.BuildPlan) ([]*Result, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	deps := dependencies(plans)
+	results := make([]*Result, len(plans))
+	errs := make([]error, len(plans))
+	done := make([]chan struct{}, len(plans))
+	for i := range done {
+		done[i] = make(chan struct{})
+	}
+	slots := make(chan struct{}, max(1, b.opts.Concurrency))
+	for i, plan := range plans {
+		go func() {
+			defer close(done[i])
+			for _, d := range deps[i] {
+				<-done[d]
+				if errs[d] != nil {
+					errs[i] = fmt.Errorf("not built: %s, which it is built FROM, failed", plans[d].Package.Tag())
+					return
+				}
+			}
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			pctx := ctx
+			if cap(slots) > 1 && len(plans) > 1 {
+				pctx = withProgressPrefix(ctx, plan.Package.Image)
+			}
+			if results[i], errs[i] = b.Build(pctx, plan); errs[i] != nil {
+				errs[i] = fmt.Errorf("error building %q: %w", plan.Package.Tag(), errs[i])
+				cancel()
+			}
+		}()
+	}
+	for i := range done {
+		<-done[i]
+	}
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return nil, err
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return results, nil
+}
+
+// dependencies lists, for each plan, the earlier-or-later plans whose image it is built FROM.
+func dependencies(plans []*frontend.BuildPlan) [][]int {
+	byTag := map[string]int{}
+	for i, p := range plans {
+		byTag[p.Package.FullTag()] = i
+	}
+	deps := make([][]int, len(plans))
+	for i, p := range plans {
+		df, err := frontend.ReadDockerfile(p)
+		if err != nil {
+			continue // Build reports it
+		}
+		images, err := df.BaseImages(p.BuildArgs)
+		if err != nil {
+			continue
+		}
+		for _, img := range images {
+			if j, ok := byTag[frontend.ExpandReferenceWithTag(img)]; ok && j != i {
+				deps[i] = append(deps[i], j)
+			}
+		}
+	}
+	return deps
 }
 
 // registryHosts are the registries the plans' FROM images live on, which --cert-file CAs apply to.

@@ -307,8 +307,11 @@ func TestBuildChained(t *testing.T) {
 	base := strings.TrimPrefix(e.tag("pkg/base"), "docker.io/")
 	e.pkg("pkg/top", "image: chain-top\narches: [amd64, arm64]\n",
 		"ARG BASE="+base+"\nFROM ${BASE}\nRUN cat /base-arch > /seen && uname -m >> /seen\n")
-	e.mustBuild(nil, "pkg/base")
-	e.mustBuild(nil, "pkg/top")
+	// One invocation, dependent first: lkpkg builds packages concurrently but waits for a package's base.
+	r := e.mustBuild(nil, "pkg/top", "pkg/base")
+	if got := strings.Fields(r.stdout); len(got) != 2 || !strings.Contains(got[0], "chain-top") {
+		t.Errorf("tags must print in the order given: %q", got)
+	}
 	for arch, uname := range map[string]string{"amd64": "x86_64", "arm64": "aarch64"} {
 		if got := e.file(e.tag("pkg/top"), arch, "seen"); got != uname+"\n"+uname+"\n" {
 			t.Errorf("%s: %q", arch, got)

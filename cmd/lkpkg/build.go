@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -87,6 +88,7 @@ func pkgBuild(c *cli.Context) error {
 		Progress:     c.App.ErrWriter,
 		ProgressMode: c.String("progress"),
 		Log:          c.App.ErrWriter,
+		Concurrency:  concurrency(c.String("progress")),
 	})
 	defer b.Close()
 	return b.Run(ctx, build.Request{
@@ -105,13 +107,27 @@ func pkgBuild(c *cli.Context) error {
 	})
 }
 
+// concurrency is how many packages build at once: one per CPU, but one at a time when BuildKit's progress
+// display owns the terminal (two displays would overwrite each other).
+func concurrency(mode string) int {
+	if mode == "tty" || (mode == "auto" && isTerminal(os.Stderr)) {
+		return 1
+	}
+	return runtime.NumCPU()
+}
+
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
 // checkProgressMode refuses unknown --progress values, and tty without a terminal, before anything is built.
 func checkProgressMode(mode string) error {
 	switch mode {
 	case "auto", "plain", "quiet", "rawjson":
 		return nil
 	case "tty":
-		if _, err := unix.IoctlGetTermios(int(os.Stderr.Fd()), unix.TCGETS); err != nil {
+		if !isTerminal(os.Stderr) {
 			return cli.Exit("--progress tty needs a terminal on stderr; use --progress plain (or auto)", 2)
 		}
 		return nil
