@@ -166,7 +166,7 @@ func (b *Builder) buildPlatforms(ctx context.Context, plan *frontend.BuildPlan, 
 		// their platforms one after the other.
 		var children []ocispec.Descriptor
 		for _, pl := range platforms {
-			if err := b.writeDepends(plan, pl); err != nil {
+			if err := b.writeDepends(ctx, plan, pl); err != nil {
 				return nil, err
 			}
 			descs, err := b.buildPlatform(ctx, engine, plan, pl, base)

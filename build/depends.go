@@ -1,6 +1,7 @@
 package build
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -18,7 +19,7 @@ import (
 // writeDepends writes build.yml's depends.docker-images for platform into the package directory, before the
 // solve that uploads it as part of the context: one archive per image in target-dir, or all in target.
 // Images come from the linuxkit cache, for the architecture being built (linuxkit takes the host's).
-func (b *Builder) writeDepends(plan *frontend.BuildPlan, platform string) error {
+func (b *Builder) writeDepends(ctx context.Context, plan *frontend.BuildPlan, platform string) error {
 	d := plan.Package.Spec.Depends.DockerImages
 	images := plan.Package.DependsImages
 	if len(images) == 0 || (d.Target == "" && d.TargetDir == "") {
@@ -31,7 +32,11 @@ func (b *Builder) writeDepends(plan *frontend.BuildPlan, platform string) error 
 	var all []snapshot.ArchiveImage
 	for _, ref := range images {
 		fmt.Fprintf(b.opts.Log, "Adding %q as dependency\n", ref)
-		all = append(all, snapshot.ArchiveImage{Ref: ref, Digest: digest.Digest(ref[strings.LastIndex(ref, "@")+1:]), Platform: p})
+		img := snapshot.ArchiveImage{Ref: ref, Digest: digest.Digest(ref[strings.LastIndex(ref, "@")+1:]), Platform: p}
+		if err := b.ensureInCache(ctx, img); err != nil {
+			return err
+		}
+		all = append(all, img)
 	}
 	if d.Target != "" {
 		target, err := frontend.SubPath(plan.ContextDir, d.Target)
@@ -63,11 +68,23 @@ func (b *Builder) writeDepends(plan *frontend.BuildPlan, platform string) error 
 	return nil
 }
 
+// ensureInCache fetches a depends image the cache lacks from its registry (named by its digest reference there),
+// so later builds and air-gapped machines with a copied cache find it.
+func (b *Builder) ensureInCache(ctx context.Context, img snapshot.ArchiveImage) error {
+	if b.cache.HasBlob(img.Digest) || b.opts.Puller == nil {
+		return nil
+	}
+	full := frontend.ExpandReference(img.Ref)
+	if _, err := b.opts.Puller.Pull(ctx, b.cache, full, full); err != nil {
+		return fmt.Errorf("depends: %s is neither in the linuxkit cache nor obtainable from its registry: %w", img.Ref, err)
+	}
+	return nil
+}
+
 func (b *Builder) writeArchive(file string, images []snapshot.ArchiveImage) error {
 	err := snapshot.WriteFileAtomic(file, 0o644, func(w io.Writer) error { return b.cache.WriteDockerArchive(w, images) })
 	if errors.Is(err, snapshot.ErrNotFound) {
-		return fmt.Errorf("depends: %w: images are taken from the linuxkit cache (registry pulls are not available "+
-			"in this version); put it there with `lkpkg cache import`", err)
+		return fmt.Errorf("depends: %w: put it there with `lkpkg cache import` or `lkpkg cache pull`", err)
 	}
 	if err != nil {
 		return fmt.Errorf("depends: writing %s: %w", file, err)

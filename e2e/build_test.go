@@ -561,10 +561,10 @@ func TestBuildDependsDockerImages(t *testing.T) {
 func TestBuildDependsMissingImage(t *testing.T) {
 	e := newBuildEnv(t)
 	missing := "sha256:" + strings.Repeat("0", 64)
-	e.pkg("pkg/m", "image: m\narches: [amd64]\ndepends:\n  docker-images:\n    target-dir: deps\n    list: [nothere@"+missing+"]\n",
+	e.pkg("pkg/m", "image: m\narches: [amd64]\ndepends:\n  docker-images:\n    target-dir: deps\n    list: [\"127.0.0.1:1/nothere@"+missing+"\"]\n",
 		"FROM busybox:fixture\n")
 	r := e.build(nil, "pkg/m")
-	if r.code == 0 || !strings.Contains(r.stderr, "nothere@"+missing) || !strings.Contains(r.stderr, "lkpkg cache import") {
+	if r.code == 0 || !strings.Contains(r.stderr, "nothere@"+missing) || !strings.Contains(r.stderr, "neither in the linuxkit cache nor obtainable from its registry") {
 		t.Fatalf("exit %d:\n%s", r.code, tail(r.stderr, 10))
 	}
 }

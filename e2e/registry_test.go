@@ -192,6 +192,21 @@ func TestBuildPullsInsteadOfBuilding(t *testing.T) {
 	}
 }
 
+func TestBuildDependsFromRegistry(t *testing.T) {
+	host := authRegistry(t)
+	e := newBuildEnv(t)
+	e.repo.Write(".gitignore", "deps/\n")
+	dep := host + "/library/busybox@" + fixtureIndex
+	e.pkg("pkg/d", "image: d\narches: [s390x]\ndepends:\n  docker-images:\n    target-dir: deps\n    list: [\""+dep+"\"]\n",
+		"FROM busybox:fixture\nCOPY deps /deps\n")
+	e.mustBuild(nil, "--registry-creds", host+"="+regUser+":"+regPass, "pkg/d")
+	var inspect struct{ Architecture string }
+	e.skopeoJSON(&inspect, "docker-archive:"+colonFree(t, e.repo.Path("pkg/d/deps/busybox@"+fixtureIndex+".tar")))
+	if inspect.Architecture != "s390x" {
+		t.Fatalf("depends archive from the registry: architecture %q", inspect.Architecture)
+	}
+}
+
 func rootDigest(t *testing.T, e *buildEnv, tag string) v1.Hash {
 	t.Helper()
 	h, err := v1.NewHash(e.rawDigest(tag))
