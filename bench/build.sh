@@ -417,7 +417,10 @@ check_incremental() {
 	/^#[0-9]+ \[/ && index($0, "]") {
 		id = $1; label = substr($0, length(id) + 3); label = substr(label, 1, index(label, "]") - 1)
 		split(label, w, " ")
-		if (w[1] == "internal" || w[1] == "context" || w[1] ~ /^linux\//) next
+		if (w[1] ~ /^linux\//) { # a multi-platform solve prefixes each step with its platform
+			label = substr(label, length(w[1]) + 2); split(label, w, " ")
+		}
+		if (w[1] == "internal" || w[1] == "context") next
 		steps[id] = label; final_step[id] = (w[1] == final)
 		if ($0 ~ /COPY greeting/) greeting[id] = 1
 		next
