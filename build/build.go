@@ -33,12 +33,13 @@ type Options struct {
 	Puller       *registry.Puller
 	IgnoreCached bool // never serve FROM images from the linuxkit cache
 	Engine       executor.Options
-	Registry     registry.HostsOptions // plain-HTTP/insecure registries and extra CAs for FROM pulls
-	Credentials  *registry.Credentials // logins for FROM pulls; nil pulls anonymously
-	Progress     io.Writer             // BuildKit progress; nil shows none
-	ProgressMode string                // auto, plain, tty, quiet, rawjson
-	Log          io.Writer             // messages for the user
-	Concurrency  int                   // packages built at once (1 when progress needs the terminal to itself)
+	Registry     registry.HostsOptions  // plain-HTTP/insecure registries and extra CAs for FROM pulls
+	Credentials  *registry.Credentials  // logins for FROM pulls; nil pulls anonymously
+	Progress     io.Writer              // BuildKit progress; nil shows none
+	ProgressMode string                 // auto, plain, tty, quiet, rawjson
+	Log          io.Writer              // messages for the user
+	Docker       *snapshot.DockerDaemon // when set, built images are also loaded into this daemon
+	Concurrency  int                    // packages built at once (1 when progress needs the terminal to itself)
 }
 
 // Builder builds packages into one linuxkit cache. The BuildKit engine starts only when something needs

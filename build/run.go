@@ -8,6 +8,7 @@ import (
 	"github.com/distribution/reference"
 
 	"github.com/lkpkg/lkpkg/frontend"
+	"github.com/lkpkg/lkpkg/snapshot"
 )
 
 // Request is one `pkg build` invocation over several package directories.
@@ -48,6 +49,9 @@ func (b *Builder) Run(ctx context.Context, req Request) error {
 		return err
 	}
 	for i, plan := range plans {
+		if err := b.loadIntoDocker(ctx, plan); err != nil {
+			return err
+		}
 		if req.Print != nil {
 			req.Print(plan.Package, results[i])
 		}
@@ -150,4 +154,31 @@ func registryHosts(plans []*frontend.BuildPlan) []string {
 		}
 	}
 	return hosts
+}
+
+// loadIntoDocker loads each platform's image as <FullTag>-<arch>, the host's also as <FullTag>, as linuxkit's
+// --docker does.
+func (b *Builder) loadIntoDocker(ctx context.Context, plan *frontend.BuildPlan) error {
+	if b.opts.Docker == nil || len(plan.Platforms) == 0 {
+		return nil
+	}
+	var images []snapshot.DockerImage
+	tag := plan.Package.FullTag()
+	for _, pl := range plan.Platforms {
+		p, err := snapshot.ParsePlatform(pl)
+		if err != nil {
+			return err
+		}
+		name := tag + "-" + p.Architecture
+		img := snapshot.DockerImage{CacheName: name, Platform: p, Tags: []string{name}}
+		if pl == frontend.HostPlatform() {
+			img.Tags = append(img.Tags, tag)
+		}
+		images = append(images, img)
+	}
+	if err := b.opts.Docker.Load(ctx, b.cache, images); err != nil {
+		return fmt.Errorf("%s: %w", plan.Package.Tag(), err)
+	}
+	fmt.Fprintf(b.opts.Log, "Loaded %s into Docker at %s\n", plan.Package.Tag(), b.opts.Docker.Host)
+	return nil
 }

@@ -29,7 +29,6 @@ var unsupportedBuildFlags = map[string]string{
 	"push":    "pushing needs registry support, which this version of lkpkg does not have yet",
 	"nobuild": "--nobuild only makes sense with --push, which needs registry support",
 	"release": "--release only makes sense with --push, which needs registry support",
-	"docker":  "loading into a Docker daemon is not available yet: use `lkpkg cache export --format docker` and `docker load`",
 	"ssh":     "SSH forwarding into builds is not available yet",
 	"dry-run": "--dry-run is not available yet",
 }
@@ -76,6 +75,12 @@ func pkgBuild(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	var docker *snapshot.DockerDaemon
+	if c.Bool("docker") {
+		if docker, err = snapshot.ConnectDocker(ctx, snapshot.DockerHost()); err != nil {
+			return err
+		}
+	}
 	b := build.New(cache, build.Options{
 		Force:        c.Bool("force"),
 		IgnoreCached: c.Bool("ignore-cached"),
@@ -89,6 +94,7 @@ func pkgBuild(c *cli.Context) error {
 		ProgressMode: c.String("progress"),
 		Log:          c.App.ErrWriter,
 		Concurrency:  concurrency(c.String("progress")),
+		Docker:       docker,
 	})
 	defer b.Close()
 	return b.Run(ctx, build.Request{

@@ -1,0 +1,107 @@
+package e2e
+
+import (
+	"archive/tar"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// fakeDocker answers the two Docker Engine API calls lkpkg makes (/_ping and POST /images/load) on a unix socket
+// and records what was loaded: the RepoTags and config of each image in the archive.
+type fakeDocker struct {
+	mu     sync.Mutex
+	loaded map[string]string // repo tag → config file name (sha256:<hex> or blobs/sha256/<hex>)
+}
+
+func startFakeDocker(t *testing.T) (host string, d *fakeDocker) {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "docker.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d = &fakeDocker{loaded: map[string]string{}}
+	srv := &http.Server{Handler: http.HandlerFunc(d.serve)}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return "unix://" + sock, d
+}
+
+func (d *fakeDocker) serve(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == "/_ping":
+		io.WriteString(w, "OK")
+	case r.Method == http.MethodPost && r.URL.Path == "/images/load":
+		tr := tar.NewReader(r.Body)
+		for {
+			h, err := tr.Next()
+			if err != nil {
+				break
+			}
+			if h.Name != "manifest.json" {
+				continue
+			}
+			var manifest []struct {
+				Config   string
+				RepoTags []string
+			}
+			if err := json.NewDecoder(tr).Decode(&manifest); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			d.mu.Lock()
+			for _, m := range manifest {
+				for _, tag := range m.RepoTags {
+					d.loaded[tag] = m.Config
+				}
+			}
+			d.mu.Unlock()
+		}
+		io.WriteString(w, `{"stream":"Loaded image\n"}`)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func TestBuildLoadsIntoDocker(t *testing.T) {
+	host, daemon := startFakeDocker(t)
+	e := newBuildEnv(t)
+	e.pkg("pkg/dk", "image: dk\narches: [amd64, arm64]\n", "FROM busybox:fixture\nRUN uname -m > /arch\n")
+	e.mustBuild([]string{"DOCKER_HOST=" + host}, "--docker", "pkg/dk")
+	tag := e.tag("pkg/dk") // the full name; Docker shows Hub images shortened
+	var tags []string
+	for t := range daemon.loaded {
+		tags = append(tags, t)
+	}
+	sort.Strings(tags)
+	want := []string{tag, tag + "-amd64", tag + "-arm64"}
+	if strings.Join(tags, " ") != strings.Join(want, " ") {
+		t.Fatalf("loaded %q, want %q", tags, want)
+	}
+	var cfg struct{ Config struct{ Digest string } }
+	e.skopeoJSON(&cfg, "--raw", e.ociRef(tag+"-arm64"))
+	hex := strings.TrimPrefix(cfg.Config.Digest, "sha256:")
+	if !strings.Contains(daemon.loaded[tag+"-arm64"], hex) || daemon.loaded[tag] != daemon.loaded[tag+"-amd64"] {
+		t.Errorf("configs loaded %v; arm64's should be %s and the plain tag the host's (amd64)", daemon.loaded, hex)
+	}
+}
+
+func TestBuildDockerWithoutDaemon(t *testing.T) {
+	e := newBuildEnv(t)
+	e.pkg("pkg/nd", "image: nd\narches: [amd64]\n", "FROM busybox:fixture\nRUN true\n")
+	before := mustLkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "cache", "ls")
+	r := e.build([]string{"DOCKER_HOST=unix://" + filepath.Join(t.TempDir(), "none.sock")}, "--docker", "pkg/nd")
+	if r.code == 0 || !strings.Contains(r.stderr, "no Docker daemon answers") || !strings.Contains(r.stderr, "cache export --format docker") {
+		t.Fatalf("exit %d:\n%s", r.code, tail(r.stderr, 10))
+	}
+	if after := mustLkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "cache", "ls"); after != before {
+		t.Error("with no daemon, nothing should have been built")
+	}
+}

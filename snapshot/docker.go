@@ -1,0 +1,128 @@
+package snapshot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// DockerDaemon is a Docker Engine API endpoint that images can be loaded into.
+type DockerDaemon struct {
+	Host   string // unix:///path or tcp://host:port, as DOCKER_HOST
+	client *http.Client
+	base   string
+}
+
+// DockerHost is $DOCKER_HOST, else the default socket.
+func DockerHost() string {
+	if h := os.Getenv("DOCKER_HOST"); h != "" {
+		return h
+	}
+	return "unix:///var/run/docker.sock"
+}
+
+// ConnectDocker checks that a daemon answers at host, so a build that is to be loaded into Docker fails before it
+// starts rather than after.
+func ConnectDocker(ctx context.Context, host string) (*DockerDaemon, error) {
+	d := &DockerDaemon{Host: host}
+	u, err := url.Parse(host)
+	if err != nil {
+		return nil, fmt.Errorf("DOCKER_HOST %q: %w", host, err)
+	}
+	switch u.Scheme {
+	case "unix":
+		sock := u.Path
+		d.client = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var dl net.Dialer
+			return dl.DialContext(ctx, "unix", sock)
+		}}}
+		d.base = "http://docker"
+	case "tcp", "http":
+		d.client, d.base = &http.Client{}, "http://"+u.Host
+	default:
+		return nil, fmt.Errorf("DOCKER_HOST %q: lkpkg talks to unix:// and tcp:// endpoints", host)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(pingCtx, http.MethodGet, d.base+"/_ping", nil)
+	resp, err := d.client.Do(req)
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return d, nil
+		}
+		err = fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	return nil, fmt.Errorf("--docker: no Docker daemon answers at %s (%v); lkpkg itself needs none: "+
+		"`lkpkg cache export --format docker --outfile image.tar <tag>` writes a tar that `docker load` accepts", host, err)
+}
+
+// DockerImage is one cache entry to load, with the names it gets in Docker.
+type DockerImage struct {
+	CacheName string
+	Platform  ocispec.Platform
+	Tags      []string
+}
+
+// Load sends the images to the daemon as one `docker load` archive.
+func (d *DockerDaemon) Load(ctx context.Context, c *Cache, images []DockerImage) error {
+	var archive []ArchiveImage
+	for _, img := range images {
+		root, err := c.FindRoot(img.CacheName)
+		if err != nil {
+			return err
+		}
+		for _, tag := range img.Tags {
+			archive = append(archive, ArchiveImage{Ref: tag, Digest: root.Digest, Platform: img.Platform})
+		}
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(c.WriteDockerArchive(pw, archive)) }()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.base+"/images/load?quiet=1", pr)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-tar")
+	resp, err := d.client.Do(req)
+	if err != nil {
+		pr.CloseWithError(err)
+		return fmt.Errorf("docker load via %s: %w", d.Host, err)
+	}
+	defer resp.Body.Close()
+	return loadResponseError(resp)
+}
+
+// loadResponseError reads the daemon's JSON message stream and returns the error it reports, if any.
+func loadResponseError(resp *http.Response) error {
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("docker load: HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var msg struct {
+			Error       string `json:"error"`
+			ErrorDetail struct {
+				Message string `json:"message"`
+			} `json:"errorDetail"`
+		}
+		if err := dec.Decode(&msg); errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("docker load: reading the daemon's answer: %w", err)
+		}
+		if msg.Error != "" {
+			return fmt.Errorf("docker load: %s", msg.Error)
+		}
+	}
+}
