@@ -27,6 +27,12 @@ const (
 // authRegistry serves an in-process registry on 127.0.0.1 that demands basic auth, holding the fixture as
 // library/busybox:fixture. It returns the host:port.
 func authRegistry(t *testing.T) string {
+	host, _ := authRegistryWithStop(t)
+	return host
+}
+
+// authRegistryWithStop is authRegistry plus a function that takes the registry off the network.
+func authRegistryWithStop(t *testing.T) (string, func()) {
 	t.Helper()
 	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -62,7 +68,7 @@ func authRegistry(t *testing.T) string {
 	if err := remote.WriteIndex(ref, idx, remote.WithAuth(&authn.Basic{Username: regUser, Password: regPass})); err != nil {
 		t.Fatal(err)
 	}
-	return host
+	return host, srv.Close
 }
 
 func TestBuildFromRegistryWithAuth(t *testing.T) {
@@ -204,6 +210,23 @@ func TestBuildDependsFromRegistry(t *testing.T) {
 	e.skopeoJSON(&inspect, "docker-archive:"+colonFree(t, e.repo.Path("pkg/d/deps/busybox@"+fixtureIndex+".tar")))
 	if inspect.Architecture != "s390x" {
 		t.Fatalf("depends archive from the registry: architecture %q", inspect.Architecture)
+	}
+}
+
+// Once a FROM image is in the linuxkit cache, builds need no registry (air-gapped); --ignore-cached goes to it.
+func TestBuildFromCacheOfflineAndIgnoreCached(t *testing.T) {
+	host, stop := authRegistryWithStop(t)
+	e := newBuildEnv(t)
+	ref := host + "/library/busybox:fixture"
+	mustLkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "cache", "pull", "--registry-creds", host+"="+regUser+":"+regPass, ref)
+	stop()
+	e.pkg("pkg/off", "image: off\narches: [amd64, s390x]\n", "FROM "+ref+"\nRUN uname -m > /arch\n")
+	e.mustBuild(nil, "pkg/off")
+	if got := e.file(e.tag("pkg/off"), "s390x", "arch"); got != "s390x\n" {
+		t.Fatalf("arch %q", got)
+	}
+	if r := e.build(nil, "--ignore-cached", "--force", "pkg/off"); r.code == 0 || !strings.Contains(r.stderr, host) {
+		t.Fatalf("--ignore-cached with the registry gone must fail naming it: exit %d\n%s", r.code, tail(r.stderr, 8))
 	}
 }
 
