@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -39,6 +40,7 @@ type Options struct {
 	ProgressMode string                 // auto, plain, tty, quiet, rawjson
 	Log          io.Writer              // messages for the user
 	Docker       *snapshot.DockerDaemon // when set, built images are also loaded into this daemon
+	DryRun       bool                   // print what would be built (as linuxkit's dry-run does) instead of building
 	Concurrency  int                    // packages built at once (1 when progress needs the terminal to itself)
 }
 
@@ -116,6 +118,10 @@ func (b *Builder) Build(ctx context.Context, plan *frontend.BuildPlan) (*Result,
 		fmt.Fprintf(b.opts.Log, "%s is in the cache; not building (use --force to rebuild)\n", plan.Package.Tag())
 		return res, nil
 	}
+	if b.opts.DryRun {
+		b.printDryRun(plan, todo)
+		return res, nil
+	}
 	fmt.Fprintf(b.opts.Log, "Building %q for %v\n", plan.Package.Tag(), todo)
 	children, err := b.buildPlatforms(ctx, plan, todo)
 	if err != nil {
@@ -126,6 +132,26 @@ func (b *Builder) Build(ctx context.Context, plan *frontend.BuildPlan) (*Result,
 	}
 	res.Built = todo
 	return res, nil
+}
+
+// printDryRun shows each build as the equivalent `docker buildx build` command, in linuxkit's dry-run format.
+func (b *Builder) printDryRun(plan *frontend.BuildPlan, platforms []string) {
+	network := "none"
+	if plan.Network {
+		network = "default"
+	}
+	for _, pl := range platforms {
+		args := []string{"docker buildx build", "--platform", pl, "-t", plan.Package.FullTag() + "-" + frontend.PlatformArch(pl),
+			"-f", filepath.Join(plan.ContextDir, plan.Dockerfile)}
+		for _, k := range frontend.SortedKeys(plan.BuildArgs) {
+			args = append(args, "--build-arg="+k+"="+plan.BuildArgs[k])
+		}
+		for _, k := range frontend.SortedKeys(plan.Labels) {
+			args = append(args, "--label="+k+"="+plan.Labels[k])
+		}
+		args = append(args, "--network="+network, plan.ContextDir)
+		fmt.Fprintln(b.opts.Log, strings.Join(args, " "))
+	}
 }
 
 // tryPull fetches the package's tag into the cache when some platform is missing; any failure just means the

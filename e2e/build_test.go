@@ -568,3 +568,20 @@ func TestBuildDependsMissingImage(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", r.code, tail(r.stderr, 10))
 	}
 }
+
+func TestBuildDryRun(t *testing.T) {
+	e := newBuildEnv(t)
+	e.pkg("pkg/dry", "image: dry\narches: [amd64, arm64]\nbuildArgs: [A=b]\n", "FROM busybox:fixture\nRUN false\n")
+	before := mustLkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "cache", "ls")
+	r := e.mustBuild(nil, "--dry-run", "pkg/dry")
+	tag := e.tag("pkg/dry")
+	for _, arch := range []string{"amd64", "arm64"} {
+		want := "docker buildx build --platform linux/" + arch + " -t " + tag + "-" + arch + " -f " + e.repo.Path("pkg/dry/Dockerfile") + " --build-arg=A=b "
+		if !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "--network=none "+e.repo.Path("pkg/dry")) {
+			t.Errorf("dry run lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if after := mustLkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "cache", "ls"); after != before {
+		t.Error("a dry run changed the cache")
+	}
+}

@@ -30,7 +30,6 @@ var unsupportedBuildFlags = map[string]string{
 	"nobuild": "--nobuild only makes sense with --push, which needs registry support",
 	"release": "--release only makes sense with --push, which needs registry support",
 	"ssh":     "SSH forwarding into builds is not available yet",
-	"dry-run": "--dry-run is not available yet",
 }
 
 func pkgBuild(c *cli.Context) error {
@@ -95,6 +94,7 @@ func pkgBuild(c *cli.Context) error {
 		Log:          c.App.ErrWriter,
 		Concurrency:  concurrency(c.String("progress")),
 		Docker:       docker,
+		DryRun:       c.Bool("dry-run"),
 	})
 	defer b.Close()
 	return b.Run(ctx, build.Request{
