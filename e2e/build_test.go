@@ -585,3 +585,30 @@ func TestBuildDryRun(t *testing.T) {
 		t.Error("a dry run changed the cache")
 	}
 }
+
+func TestBuildInterrupted(t *testing.T) {
+	e := newBuildEnv(t)
+	e.pkg("pkg/int", "image: int\narches: [amd64]\n", "FROM busybox:fixture\nRUN echo started && sleep 60\n")
+	cmd := exec.Command(lkpkgBin, "--cache", e.cache, "pkg", "build", "--state-dir", e.state, "--progress", "plain", "pkg/int")
+	cmd.Dir, cmd.Env = e.repo.Dir, testEnv()
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return strings.Contains(out.String(), "started") }, 60*time.Second)
+	start := time.Now()
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Fatalf("exit %v, want 130:\n%s", err, tail(out.String(), 10))
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("stopping took %v: the RUN step was not killed", d)
+	}
+	if ls := mustLkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "cache", "ls"); strings.Contains(ls, "/int:") {
+		t.Errorf("an interrupted build left an entry:\n%s", ls)
+	}
+}

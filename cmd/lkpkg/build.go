@@ -97,7 +97,7 @@ func pkgBuild(c *cli.Context) error {
 		DryRun:       c.Bool("dry-run"),
 	})
 	defer b.Close()
-	return b.Run(ctx, build.Request{
+	err = b.Run(ctx, build.Request{
 		Dirs: c.Args().Slice(),
 		Load: loadOpts,
 		Plan: frontend.BuildOptions{
@@ -111,6 +111,11 @@ func pkgBuild(c *cli.Context) error {
 		},
 		Print: func(p *frontend.Package, _ *build.Result) { fmt.Fprintln(c.App.Writer, p.Tag()) },
 	})
+	if err != nil && ctx.Err() != nil && c.Context.Err() == nil {
+		// Interrupted (SIGINT/SIGTERM): the engine has stopped the build's containers; exit as shells expect.
+		return cli.Exit(fmt.Sprintf("interrupted: %v", err), 130)
+	}
+	return err
 }
 
 // concurrency is how many packages build at once: one per CPU, but one at a time when BuildKit's progress
