@@ -422,14 +422,7 @@ func TestBuildKilledLeavesUsableCache(t *testing.T) {
 	e.state = t.TempDir()
 	e.pkg("pkg/slow", "image: slow\narches: [amd64, arm64]\n",
 		"FROM busybox:fixture\nRUN echo started && sleep 3 && echo done > /done\n")
-	cmd := exec.Command(lkpkgBin, "--cache", e.cache, "pkg", "build", "--state-dir", e.state, "--progress", "plain", "pkg/slow")
-	cmd.Dir, cmd.Env = e.repo.Dir, testEnv()
-	out := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, func() bool { return strings.Contains(out.String(), "started") }, 60*time.Second)
+	cmd, _ := e.startBuildUntil("started", "pkg/slow")
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -476,6 +469,20 @@ func TestBuildConcurrentIntoOneCache(t *testing.T) {
 			t.Errorf("%s: %q", dir, got)
 		}
 	}
+}
+
+// startBuildUntil starts `pkg build dir` in the background and returns once its output contains marker.
+func (e *buildEnv) startBuildUntil(marker, dir string) (*exec.Cmd, *lockedBuffer) {
+	e.t.Helper()
+	cmd := exec.Command(lkpkgBin, "--cache", e.cache, "pkg", "build", "--state-dir", e.state, "--progress", "plain", dir)
+	cmd.Dir, cmd.Env = e.repo.Dir, testEnv()
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	waitFor(e.t, func() bool { return strings.Contains(out.String(), marker) }, 60*time.Second)
+	return cmd, out
 }
 
 // lockedBuffer collects a child's output while the test reads it.
@@ -589,14 +596,7 @@ func TestBuildDryRun(t *testing.T) {
 func TestBuildInterrupted(t *testing.T) {
 	e := newBuildEnv(t)
 	e.pkg("pkg/int", "image: int\narches: [amd64]\n", "FROM busybox:fixture\nRUN echo started && sleep 60\n")
-	cmd := exec.Command(lkpkgBin, "--cache", e.cache, "pkg", "build", "--state-dir", e.state, "--progress", "plain", "pkg/int")
-	cmd.Dir, cmd.Env = e.repo.Dir, testEnv()
-	out := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, func() bool { return strings.Contains(out.String(), "started") }, 60*time.Second)
+	cmd, out := e.startBuildUntil("started", "pkg/int")
 	start := time.Now()
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
