@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.podman.io/image/v5/copy"
 	"go.podman.io/image/v5/docker/reference"
 	"go.podman.io/image/v5/oci/layout"
@@ -102,12 +103,13 @@ func (s *Store) Close() error {
 	return err
 }
 
-// CopyToStore copies the image manifest named cacheName in the cache, with its config and layers, into the
-// store, named by every one of names (full references such as docker.io/linuxkit/init:<hash>-amd64). The manifest
-// is stored unchanged, so the image keeps the digest it has in the cache (and in a registry it is pushed to); that
-// digest is returned. A name already on another image in the store moves to this one. The cache's lock is held
-// throughout, so a concurrent `cache rm` or `cache clean` cannot remove blobs while they are read.
-func (c *Cache) CopyToStore(ctx context.Context, s *Store, cacheName string, names ...string) (digest.Digest, error) {
+// CopyToStore copies the image for platform that the cache entry cacheName holds (the entry itself when it is an
+// image manifest, its child for platform when it is an index), with its config and layers, into the store, named
+// by every one of names (full references such as docker.io/linuxkit/init:<hash>-amd64). The manifest is stored
+// unchanged, so the image keeps the digest it has in the cache (and in a registry it is pushed to); that digest is
+// returned. A name already on another image in the store moves to this one. The cache's lock is held throughout,
+// so a concurrent `cache rm` or `cache clean` cannot remove blobs while they are read.
+func (c *Cache) CopyToStore(ctx context.Context, s *Store, cacheName string, platform ocispec.Platform, names ...string) (digest.Digest, error) {
 	if len(names) == 0 {
 		return "", errors.New("copying into containers-storage needs at least one name")
 	}
@@ -129,9 +131,19 @@ func (c *Cache) CopyToStore(ctx context.Context, s *Store, cacheName string, nam
 		if err != nil {
 			return err
 		}
-		if !isManifestMediaType(root.MediaType) {
-			return fmt.Errorf("%s is a %s, not an image manifest: containers-storage takes one image per platform", cacheName, root.MediaType)
+		img, err := c.resolveDesc(cacheName, root, platform, 0)
+		if err != nil {
+			return err
 		}
+		for _, d := range append([]ocispec.Descriptor{img.manifest.Config}, img.manifest.Layers...) {
+			if !c.HasBlob(d.Digest) {
+				return fmt.Errorf("cannot copy %s for %s into containers-storage: blob %s is not in the cache (a sparse "+
+					"entry; pull it for this platform first)", cacheName, platformString(&platform), d.Digest)
+			}
+		}
+		// The oci: transport picks an index's child by the system context's platform.
+		sys := *s.sys
+		sys.OSChoice, sys.ArchitectureChoice, sys.VariantChoice = platform.OS, platform.Architecture, platform.Variant
 		src, err := layout.NewReference(c.dir, cacheName)
 		if err != nil {
 			return fmt.Errorf("%s: %w", cacheName, err)
@@ -148,15 +160,15 @@ func (c *Cache) CopyToStore(ctx context.Context, s *Store, cacheName string, nam
 		defer policy.Destroy()
 		manifest, err := copy.Image(ctx, policy, dst, src, &copy.Options{
 			PreserveDigests: true,
-			SourceCtx:       s.sys,
-			DestinationCtx:  s.sys,
+			SourceCtx:       &sys,
+			DestinationCtx:  &sys,
 		})
 		if err != nil {
 			return fmt.Errorf("copying %s into containers-storage at %s: %w", cacheName, s.GraphRoot(), err)
 		}
 		manifestDigest = digest.FromBytes(manifest)
-		if manifestDigest != root.Digest {
-			return fmt.Errorf("copying %s into containers-storage changed its manifest digest from %s to %s", cacheName, root.Digest, manifestDigest)
+		if manifestDigest != img.desc.Digest {
+			return fmt.Errorf("copying %s into containers-storage changed its manifest digest from %s to %s", cacheName, img.desc.Digest, manifestDigest)
 		}
 		return nil
 	})

@@ -37,7 +37,7 @@ func TestCopyToStore(t *testing.T) {
 	}
 	// A second copy (a rebuild finding the image cached) must succeed and change nothing.
 	for range 2 {
-		got, err := c.CopyToStore(context.Background(), s, tag+"-amd64", tag+"-amd64", tag)
+		got, err := c.CopyToStore(context.Background(), s, tag+"-amd64", linux("amd64"), tag+"-amd64", tag)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,19 +92,42 @@ func TestCopyToStoreRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if _, err := c.CopyToStore(ctx, s, tag, tag); err == nil || !strings.Contains(err.Error(), "not an image manifest") {
-		t.Errorf("copying an index: %v", err)
+	if _, err := c.CopyToStore(ctx, s, tag, linux("s390x"), tag); err == nil || !strings.Contains(err.Error(), "no image for platform") {
+		t.Errorf("copying a platform the index lacks: %v", err)
 	}
-	if _, err := c.CopyToStore(ctx, s, tag+"-riscv64", tag); err == nil || !strings.Contains(err.Error(), "not found") {
+	if _, err := c.CopyToStore(ctx, s, tag+"-riscv64", linux("riscv64"), tag); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Errorf("copying a missing name: %v", err)
 	}
-	if _, err := c.CopyToStore(ctx, s, tag, "Not A Reference"); err == nil || !strings.Contains(err.Error(), "not an image reference") {
+	if _, err := c.CopyToStore(ctx, s, tag, linux("arm64"), "Not A Reference"); err == nil || !strings.Contains(err.Error(), "not an image reference") {
 		t.Errorf("copying under a bad name: %v", err)
+	}
+	sparse := mustImage(t, c, "riscv64", "sparse")
+	var m ocispec.Manifest
+	if err := c.readJSONBlob(sparse.Digest, &m); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := c.blobPath(m.Layers[0].Digest)
+	os.Remove(p)
+	if err := c.DescriptorWrite(tag+"-riscv64", sparse); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CopyToStore(ctx, s, tag+"-riscv64", linux("riscv64"), tag); err == nil || !strings.Contains(err.Error(), "sparse") {
+		t.Errorf("copying a sparse entry: %v", err)
 	}
 	if imgs, _ := s.store.Images(); len(imgs) != 0 {
 		t.Errorf("refused copies left images: %v", imgs)
 	}
+	// An index entry gives its child for the platform, digest unchanged.
+	got, err := c.CopyToStore(ctx, s, tag, linux("arm64"), tag+"-arm64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != arm.Digest {
+		t.Errorf("copied %s from the index, want its arm64 child %s", got, arm.Digest)
+	}
 }
+
+func linux(arch string) ocispec.Platform { return ocispec.Platform{OS: "linux", Architecture: arch} }
 
 func TestOpenStoreNotWritable(t *testing.T) {
 	dir := t.TempDir()

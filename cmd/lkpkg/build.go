@@ -74,6 +74,10 @@ func pkgBuild(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	store, err := storeOptions(c)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	b := build.New(cache, build.Options{
@@ -89,6 +93,7 @@ func pkgBuild(c *cli.Context) error {
 		ProgressMode: c.String("progress"),
 		Log:          c.App.ErrWriter,
 		Concurrency:  concurrency(c.String("progress")),
+		Store:        store,
 	})
 	defer b.Close()
 	return b.Run(ctx, build.Request{
@@ -105,6 +110,18 @@ func pkgBuild(c *cli.Context) error {
 		},
 		Print: func(p *frontend.Package, _ *build.Result) { fmt.Fprintln(c.App.Writer, p.Tag()) },
 	})
+}
+
+// storeOptions maps --store, --store-root and --store-runroot; nil when the images stay in the cache only.
+func storeOptions(c *cli.Context) (*snapshot.StoreOptions, error) {
+	opts := &snapshot.StoreOptions{GraphRoot: c.String("store-root"), RunRoot: c.String("store-runroot")}
+	if !c.Bool("store") {
+		if *opts != (snapshot.StoreOptions{}) {
+			return nil, cli.Exit("--store-root and --store-runroot need --store", 2)
+		}
+		return nil, nil
+	}
+	return opts, nil
 }
 
 // concurrency is how many packages build at once: one per CPU, but one at a time when BuildKit's progress
