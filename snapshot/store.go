@@ -59,7 +59,12 @@ func OpenStore(opts StoreOptions) (*Store, error) {
 	}
 	st, err := storage.GetStore(so)
 	if err != nil {
-		return nil, fmt.Errorf("containers-storage: opening the store at %s (run root %s): %w", so.GraphRoot, so.RunRoot, err)
+		hint := ""
+		if os.Geteuid() != 0 && os.Getenv("_CONTAINERS_USERNS_CONFIGURED") == "" {
+			// podman and buildah re-execute themselves in a user namespace for this; lkpkg does not (yet).
+			hint = "; a rootless store needs the user namespace podman sets up: run lkpkg as root, or inside `podman unshare`"
+		}
+		return nil, fmt.Errorf("containers-storage: opening the store at %s (run root %s): %w%s", so.GraphRoot, so.RunRoot, err, hint)
 	}
 	// c/image's blob-info cache sits next to the graph root, where podman keeps it for the default stores
 	// (/var/lib/containers/cache, ~/.local/share/containers/cache), so an explicit store writes nothing elsewhere.
