@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -42,6 +43,9 @@ type Options struct {
 	Docker       *snapshot.DockerDaemon // when set, built images are also loaded into this daemon
 	DryRun       bool                   // print what would be built (as linuxkit's dry-run does) instead of building
 	Concurrency  int                    // packages built at once (1 when progress needs the terminal to itself)
+	// Store, when set, also commits each package's images into that containers-storage store (podman's):
+	// <FullTag>-<arch> per platform, and the host's architecture as <FullTag> too.
+	Store *snapshot.StoreOptions
 }
 
 // Builder builds packages into one linuxkit cache. The BuildKit engine starts only when something needs
@@ -49,6 +53,7 @@ type Options struct {
 type Builder struct {
 	opts  Options
 	cache *snapshot.Cache
+	store *snapshot.Store // opened by OpenStore (Run does it) when Options.Store is set
 
 	progressMu sync.Mutex // serialises labelled progress lines of concurrent packages
 
@@ -65,11 +70,29 @@ func New(cache *snapshot.Cache, opts Options) *Builder {
 	return &Builder{opts: opts, cache: cache}
 }
 
-// Close stops the engine if it was started.
+// Close stops the engine if it was started and releases the store.
 func (b *Builder) Close() error {
+	var errs []error
 	if b.engine != nil {
-		return b.engine.Close()
+		errs = append(errs, b.engine.Close())
 	}
+	if b.store != nil {
+		errs = append(errs, b.store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// OpenStore opens the containers-storage store of Options.Store, if any and not yet open, so that a store that
+// cannot be written fails the run before anything is built.
+func (b *Builder) OpenStore() error {
+	if b.opts.Store == nil || b.store != nil {
+		return nil
+	}
+	s, err := snapshot.OpenStore(*b.opts.Store)
+	if err != nil {
+		return err
+	}
+	b.store = s
 	return nil
 }
 
@@ -91,8 +114,20 @@ type Result struct {
 }
 
 // Build builds the plan's platforms missing from the cache (all of them with Force), stores each as
-// <FullTag>-<arch> and merges them into the multi-arch index <FullTag>.
+// <FullTag>-<arch> and merges them into the multi-arch index <FullTag>. With Options.Store, every platform of the
+// plan (built or cached) is then committed into containers-storage.
 func (b *Builder) Build(ctx context.Context, plan *frontend.BuildPlan) (*Result, error) {
+	res, err := b.build(ctx, plan)
+	if err != nil || b.opts.DryRun {
+		return res, err
+	}
+	if err := b.commitToStore(ctx, plan); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func (b *Builder) build(ctx context.Context, plan *frontend.BuildPlan) (*Result, error) {
 	tag := plan.Package.FullTag()
 	if len(plan.Platforms) == 0 {
 		fmt.Fprintf(b.opts.Log, "Skipping %s with no architectures to build\n", plan.Package.Tag())
@@ -152,6 +187,41 @@ func (b *Builder) printDryRun(plan *frontend.BuildPlan, platforms []string) {
 		args = append(args, "--network="+network, plan.ContextDir)
 		fmt.Fprintln(b.opts.Log, strings.Join(args, " "))
 	}
+}
+
+// commitToStore copies each platform of the package from the cache into the store as <FullTag>-<arch>, and the
+// host's architecture also as <FullTag>, as linuxkit's --docker names what it loads.
+func (b *Builder) commitToStore(ctx context.Context, plan *frontend.BuildPlan) error {
+	if b.opts.Store == nil {
+		return nil
+	}
+	if err := b.OpenStore(); err != nil {
+		return err
+	}
+	tag := plan.Package.FullTag()
+	for _, pl := range plan.Platforms {
+		platform, err := snapshot.ParsePlatform(pl)
+		if err != nil {
+			return err
+		}
+		archTag := tag + "-" + frontend.PlatformArch(pl)
+		names := []string{archTag}
+		if platform.OS == "linux" && platform.Architecture == runtime.GOARCH {
+			names = append(names, tag)
+		}
+		// A build names each platform's manifest <FullTag>-<arch>; an image pulled into the cache may have only
+		// its index <FullTag>, whose child for the platform is then used.
+		from, err := b.cache.FindName(archTag, tag)
+		if err != nil {
+			return err
+		}
+		dgst, err := b.cache.CopyToStore(ctx, b.store, from, platform, names...)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(b.opts.Log, "Stored %s (%s) in containers-storage at %s\n", strings.Join(names, ", "), dgst, b.store.GraphRoot())
+	}
+	return nil
 }
 
 // tryPull fetches the package's tag into the cache when some platform is missing; any failure just means the

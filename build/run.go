@@ -20,7 +20,8 @@ type Request struct {
 }
 
 // Run resolves every package first (so a typo in the last one fails before anything is built, as in linuxkit),
-// then plans them and builds them, independent packages concurrently.
+// then plans them, opens the containers-storage store if one is wanted (so an unwritable one fails before anything
+// is built), and builds them, independent packages concurrently.
 func (b *Builder) Run(ctx context.Context, req Request) error {
 	if req.Load.HashCommit != "" && req.Load.HashCommit != "HEAD" {
 		return fmt.Errorf("cannot build from --hash-commit %s: builds use the work tree, so only HEAD is allowed", req.Load.HashCommit)
@@ -42,6 +43,9 @@ func (b *Builder) Run(ctx context.Context, req Request) error {
 			return fmt.Errorf("%s: %w", p.Tag(), err)
 		}
 		plans = append(plans, plan)
+	}
+	if err := b.OpenStore(); err != nil {
+		return err
 	}
 	b.opts.Registry.CAHosts = append(b.opts.Registry.CAHosts, registryHosts(plans)...)
 	results, err := b.buildAll(ctx, plans)

@@ -191,7 +191,9 @@ func TestBuildMultiArchMultiStage(t *testing.T) {
 			t.Errorf("%s-%s is %s, the index lists %s", tag, arch, got, want)
 		}
 	}
-	var cfg struct{ Config struct{ Labels map[string]string } }
+	var cfg struct {
+		Config struct{ Labels map[string]string }
+	}
 	e.skopeoJSON(&cfg, "--config", e.ociRef(tag+"-amd64"))
 	labels := cfg.Config.Labels
 	if want := `{"binds":["/a:/b\u003cc\u003e"],"net":"host"}`; labels["org.mobyproject.config"] != want {

@@ -9,7 +9,7 @@
 // "seccomp" build tag with libseccomp (Debian: libseccomp-dev, pkg-config)
 // so that BuildKit's default seccomp profile is applied to RUN steps;
 // without the tag New refuses unless Options.AllowNoSeccomp is set. The
-// Makefile builds with -tags 'containers_image_openpgp seccomp'.
+// Makefile builds with -tags 'containers_image_openpgp seccomp exclude_graphdriver_btrfs'.
 package executor
 
 import (

@@ -14,7 +14,7 @@ import (
 
 // ArchiveImage is one image of a docker archive, found in the cache by the digest of its manifest or index.
 type ArchiveImage struct {
-	Ref      string      // as the user wrote it (name[:tag]@sha256:…); its tag, if any, becomes the RepoTag
+	Ref      string // as the user wrote it (name[:tag]@sha256:…); its tag, if any, becomes the RepoTag
 	Digest   digest.Digest
 	Platform ocispec.Platform // picks the manifest when Digest is an index
 }

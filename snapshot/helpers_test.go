@@ -35,6 +35,9 @@ const (
 const childEnv = "LKPKG_SNAPSHOT_CHILD"
 
 func TestMain(m *testing.M) {
+	if StoreMain() { // containers-storage re-executes the test binary to unpack layers
+		return
+	}
 	// BuildKit's executor runs with umask 0; every mode the cache writes must be explicit.
 	unix.Umask(0)
 	if mode := os.Getenv(childEnv); mode != "" {

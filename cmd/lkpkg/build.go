@@ -72,6 +72,10 @@ func pkgBuild(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	store, err := storeOptions(c)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var docker *snapshot.DockerDaemon
@@ -95,6 +99,7 @@ func pkgBuild(c *cli.Context) error {
 		Concurrency:  concurrency(c.String("progress")),
 		Docker:       docker,
 		DryRun:       c.Bool("dry-run"),
+		Store:        store,
 	})
 	defer b.Close()
 	err = b.Run(ctx, build.Request{
@@ -116,6 +121,18 @@ func pkgBuild(c *cli.Context) error {
 		return cli.Exit(fmt.Sprintf("interrupted: %v", err), 130)
 	}
 	return err
+}
+
+// storeOptions maps --store, --store-root and --store-runroot; nil when the images stay in the cache only.
+func storeOptions(c *cli.Context) (*snapshot.StoreOptions, error) {
+	opts := &snapshot.StoreOptions{GraphRoot: c.String("store-root"), RunRoot: c.String("store-runroot")}
+	if !c.Bool("store") {
+		if *opts != (snapshot.StoreOptions{}) {
+			return nil, cli.Exit("--store-root and --store-runroot need --store", 2)
+		}
+		return nil, nil
+	}
+	return opts, nil
 }
 
 // concurrency is how many packages build at once: one per CPU, but one at a time when BuildKit's progress

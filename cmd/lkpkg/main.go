@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/lkpkg/lkpkg/executor"
+	"github.com/lkpkg/lkpkg/snapshot"
 )
 
 // Set with -ldflags "-X main.version=... -X main.commit=...".
@@ -21,6 +22,10 @@ var (
 func main() {
 	// lkpkg is also its own container runtime: BuildKit re-executes it as "runc", and libcontainer as its init.
 	if executor.RuntimeMain() {
+		return
+	}
+	// containers-storage (--store) re-executes lkpkg to unpack layers in a chroot.
+	if snapshot.StoreMain() {
 		return
 	}
 	app := newApp()

@@ -82,6 +82,9 @@ func buildFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "dry-run", Usage: "print what would be built without building"},
 		stateDirFlag(),
 		&cli.StringSliceFlag{Name: "insecure-registry", Usage: "registry (host[:port]) that may be plain HTTP or self-signed; also read from registries.conf"},
+		&cli.BoolFlag{Name: "store", Usage: "also commit the images into containers-storage (podman's store, from storage.conf) as <tag>-<arch>, and <tag> for this host's arch"},
+		&cli.StringFlag{Name: "store-root", Usage: "with --store: graph root of the store (default from storage.conf)"},
+		&cli.StringFlag{Name: "store-runroot", Usage: "with --store: run root of the store (default from storage.conf)"},
 	}
 }
 

@@ -106,6 +106,10 @@ func shouldPreferIdentity(existingId, potentialNewId *Identity) bool {
 		return true
 	}
 
+	if potentialNewId.SelfSignature == nil {
+		return false
+	}
+
 	if existingId.SelfSignature.IsPrimaryId != nil && *existingId.SelfSignature.IsPrimaryId &&
 		!(potentialNewId.SelfSignature.IsPrimaryId != nil && *potentialNewId.SelfSignature.IsPrimaryId) {
 		return false
@@ -142,7 +146,9 @@ func (e *Entity) EncryptionKey(now time.Time) (Key, bool) {
 			!subkey.PublicKey.KeyExpired(subkey.Sig, now) &&
 			!subkey.Sig.SigExpired(now) &&
 			!subkey.Revoked(now) &&
-			(maxTime.IsZero() || subkey.Sig.CreationTime.After(maxTime)) {
+			(maxTime.IsZero() ||
+				subkey.Sig.CreationTime.After(maxTime) ||
+				(subkey.Sig.CreationTime.Equal(maxTime) && subkey.IsPQ())) {
 			candidateSubkey = i
 			maxTime = subkey.Sig.CreationTime
 		}
@@ -209,7 +215,9 @@ func (e *Entity) signingKeyByIdUsage(now time.Time, id uint64, flags int) (Key, 
 			!subkey.PublicKey.KeyExpired(subkey.Sig, now) &&
 			!subkey.Sig.SigExpired(now) &&
 			!subkey.Revoked(now) &&
-			(maxTime.IsZero() || subkey.Sig.CreationTime.After(maxTime)) &&
+			(maxTime.IsZero() ||
+				subkey.Sig.CreationTime.After(maxTime) ||
+				(subkey.Sig.CreationTime.Equal(maxTime) && subkey.IsPQ())) &&
 			(id == 0 || subkey.PublicKey.KeyId == id) {
 			candidateSubkey = idx
 			maxTime = subkey.Sig.CreationTime
@@ -303,6 +311,11 @@ func (i *Identity) Revoked(now time.Time) bool {
 // Note that third-party revocation signatures are not supported.
 func (s *Subkey) Revoked(now time.Time) bool {
 	return revoked(s.Revocations, now)
+}
+
+// IsPQ returns true if the algorithm is Post-Quantum safe.
+func (s *Subkey) IsPQ() bool {
+	return s.PublicKey.IsPQ()
 }
 
 // Revoked returns whether the key or subkey has been revoked by a self-signature.

@@ -38,7 +38,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/containerd/stargz-snapshotter/estargz/errorutil"
 	digest "github.com/opencontainers/go-digest"
 	"github.com/vbatts/tar-split/archive/tar"
 )
@@ -164,7 +163,7 @@ func Open(sr *io.SectionReader, opt ...OpenOption) (*Reader, error) {
 		allErr = append(allErr, err)
 	}
 	if !found {
-		return nil, errorutil.Aggregate(allErr)
+		return nil, errors.Join(allErr...)
 	}
 	if err := r.initFields(); err != nil {
 		return nil, fmt.Errorf("failed to initialize fields of entries: %v", err)
@@ -192,7 +191,7 @@ func OpenFooter(sr *io.SectionReader) (tocOffset int64, footerSize int64, rErr e
 		}
 		allErr = append(allErr, err)
 	}
-	return 0, 0, errorutil.Aggregate(allErr)
+	return 0, 0, errors.Join(allErr...)
 }
 
 // initFields populates the Reader from r.toc after decoding it from
@@ -286,7 +285,7 @@ func (r *Reader) initFields() error {
 		pdir := r.getOrCreateDir(pdirName)
 		ent.NumLink++ // at least one name(ent.Name) references this entry.
 		if ent.Type == "hardlink" {
-			org, err := r.getSource(ent)
+			org, err := r.getSource(ent, make(map[string]struct{}))
 			if err != nil {
 				return err
 			}
@@ -319,13 +318,18 @@ func (r *Reader) initFields() error {
 	return nil
 }
 
-func (r *Reader) getSource(ent *TOCEntry) (_ *TOCEntry, err error) {
+func (r *Reader) getSource(ent *TOCEntry, visited map[string]struct{}) (_ *TOCEntry, err error) {
 	if ent.Type == "hardlink" {
-		org, ok := r.m[cleanEntryName(ent.LinkName)]
+		entName := cleanEntryName(ent.LinkName)
+		if _, ok := visited[entName]; ok {
+			return nil, fmt.Errorf("cyclic hardlink detected")
+		}
+		visited[entName] = struct{}{}
+		org, ok := r.m[entName]
 		if !ok {
 			return nil, fmt.Errorf("%q is a hardlink but the linkname %q isn't found", ent.Name, ent.LinkName)
 		}
-		ent, err = r.getSource(org)
+		ent, err = r.getSource(org, visited)
 		if err != nil {
 			return nil, err
 		}
@@ -493,7 +497,7 @@ func (r *Reader) Lookup(path string) (e *TOCEntry, ok bool) {
 	e, ok = r.m[path]
 	if ok && e.Type == "hardlink" {
 		var err error
-		e, err = r.getSource(e)
+		e, err = r.getSource(e, make(map[string]struct{}))
 		if err != nil {
 			return nil, false
 		}

@@ -5,6 +5,45 @@
 
 package zstd
 
+import (
+	"github.com/klauspost/compress/internal/le"
+	"github.com/klauspost/compress/internal/regmask"
+)
+
+// bitState is a bit writer that stays in registers when passed and
+// returned by value. It writes into a buffer owned by the caller.
+type bitState struct {
+	c   uint64
+	nb  uint
+	pos int
+}
+
+// flush writes the whole bytes with one 8-byte store at pos, leaving
+// at most 7 bits. buf must have 8 bytes of room at pos.
+func (s bitState) flush(buf []byte) bitState {
+	le.Store64(buf, s.pos, s.c)
+	s.pos += int(s.nb >> 3)
+	s.c >>= (s.nb &^ 7) & regmask.Shift64ByUint
+	s.nb &= 7
+	return s
+}
+
+// add adds n bits from v, which must have no bits set above them.
+// There must be room for them.
+func (s bitState) add(v uint64, n uint) bitState {
+	s.c |= v << (s.nb & regmask.Shift64ByUint)
+	s.nb += n
+	return s
+}
+
+// addState adds the bits that FSE-encode tt from state, and returns
+// the next state from tab.
+func (s bitState) addState(state uint16, tab []uint16, tt symbolTransform) (bitState, uint16) {
+	nbBitsOut := (uint32(state) + tt.deltaNbBits) >> 16
+	s = s.add(uint64(state&bitMask16[nbBitsOut&31]), uint(nbBitsOut))
+	return s, tab[int32(state>>(nbBitsOut&regmask.Shift16ByUint32))+int32(tt.deltaFindState)]
+}
+
 // bitWriter will write bits.
 // First bit will be LSB of the first byte of output.
 type bitWriter struct {

@@ -546,7 +546,7 @@ func (d *Decoder) nextBlockSync() (ok bool) {
 		if d.current.err != nil {
 			return false
 		}
-		d.frame.history.ensureBlock()
+		d.frame.history.ensureBlockRing()
 		if debugDecoder {
 			println("History trimmed:", len(d.frame.history.b), "decoded already:", d.syncStream.decodedFrame)
 		}
@@ -751,7 +751,8 @@ func (d *Decoder) startStreamDecoder(ctx context.Context, r io.Reader, output ch
 	wg.Add(1)
 
 	// Async 3: Execute sequences...
-	frameHistCache := d.frame.history.b
+	// Reuse the history ring across streams.
+	frameRing := d.frame.history.ring
 	go func() {
 		var hist history
 		var decodedFrame uint64
@@ -770,20 +771,12 @@ func (d *Decoder) startStreamDecoder(ctx context.Context, r io.Reader, output ch
 				}
 				hist.reset()
 				hist.windowSize = block.async.newHist.windowSize
-				hist.allocFrameBuffer = block.async.newHist.allocFrameBuffer
 				if block.async.newHist.dict != nil {
 					hist.setDict(block.async.newHist.dict)
 				}
-
-				if cap(hist.b) < hist.allocFrameBuffer {
-					if cap(frameHistCache) >= hist.allocFrameBuffer {
-						hist.b = frameHistCache
-					} else {
-						hist.b = make([]byte, 0, hist.allocFrameBuffer)
-						println("Alloc history sized", hist.allocFrameBuffer)
-					}
+				if hist.ring == nil {
+					hist.ring = frameRing
 				}
-				hist.b = hist.b[:0]
 				fcs = block.async.fcs
 				decodedFrame = 0
 			}
@@ -806,13 +799,15 @@ func (d *Decoder) startStreamDecoder(ctx context.Context, r io.Reader, output ch
 				for i := range block.dst {
 					block.dst[i] = v
 				}
-				hist.append(block.dst)
+				hist.ensureBlockRing()
+				hist.appendKeep(block.dst)
 				do.b = block.dst
 			case blockTypeRaw:
 				if debugDecoder {
 					println("add raw block length:", len(block.data))
 				}
-				hist.append(block.data)
+				hist.ensureBlockRing()
+				hist.appendKeep(block.data)
 				do.b = block.data
 			case blockTypeCompressed:
 				if debugDecoder {
@@ -845,7 +840,7 @@ func (d *Decoder) startStreamDecoder(ctx context.Context, r io.Reader, output ch
 			output <- do
 		}
 		close(output)
-		frameHistCache = hist.b
+		frameRing = hist.ring
 		wg.Done()
 		if debugDecoder {
 			println("decoder goroutines finished")
@@ -924,9 +919,6 @@ decodeStream:
 			err := frame.next(dec)
 			if !historySent {
 				h := frame.history
-				if debugDecoder {
-					println("Alloc History:", h.allocFrameBuffer)
-				}
 				hist.reset()
 				if h.dict != nil {
 					hist.setDict(h.dict)
@@ -973,7 +965,7 @@ decodeStream:
 	close(seqDecode)
 	wg.Wait()
 	hist.reset()
-	d.frame.history.b = frameHistCache
+	d.frame.history.ring = frameRing
 }
 
 func (d *Decoder) setDict(frame *frameDec) (err error) {

@@ -17,6 +17,7 @@ type dict struct {
 
 	litEnc              *huff0.Scratch
 	llDec, ofDec, mlDec sequenceDec
+	llEnc, ofEnc, mlEnc *fseEncoder
 	offsets             [3]int
 	content             []byte
 }
@@ -99,16 +100,11 @@ func loadDict(b []byte) (*dict, error) {
 		off: 0,
 	}
 	readDec := func(i tableIndex, dec *fseDecoder) error {
-		if err := dec.readNCount(&br, uint16(maxTableSymbol[i])); err != nil {
+		if err := dec.readNCount(&br, i); err != nil {
 			return err
 		}
 		if br.overread() {
 			return io.ErrUnexpectedEOF
-		}
-		err = dec.transform(symbolTableX[i])
-		if err != nil {
-			println("Transform table error:", err)
-			return err
 		}
 		if debugDecoder || debugEncoder {
 			println("Read table ok", "symbolLen:", dec.symbolLen)
@@ -145,6 +141,9 @@ func loadDict(b []byte) (*dict, error) {
 	if d.offsets[0] > len(d.content) || d.offsets[1] > len(d.content) || d.offsets[2] > len(d.content) {
 		return nil, fmt.Errorf("initial offset bigger than dictionary content size %d, offsets: %v", len(d.content), d.offsets)
 	}
+	d.llEnc = newDictSeqEncoder(d.llDec.fse, tableLiteralLengths)
+	d.ofEnc = newDictSeqEncoder(d.ofDec.fse, tableOffsets)
+	d.mlEnc = newDictSeqEncoder(d.mlDec.fse, tableMatchLengths)
 
 	return &d, nil
 }

@@ -1,4 +1,4 @@
-//go:build amd64 && !appengine && !noasm && gc
+//go:build amd64 && !noasm && gc
 
 // Copyright 2019+ Klaus Post. All rights reserved.
 // License information can be found in the LICENSE file.

@@ -1,4 +1,4 @@
-//go:build (amd64 || arm64) && !appengine && !noasm && gc
+//go:build (amd64 || arm64) && !noasm && gc
 
 package zstd
 
@@ -55,6 +55,9 @@ type executeAsmContext struct {
 	outPosition int
 	litPosition int
 	windowSize  int
+	// prefetch enables the match-source prefetch in the execute loop; see
+	// sequenceDecs.useTwoPass.
+	prefetch bool
 }
 
 const noError = 0
@@ -95,10 +98,15 @@ const errorOverread = 6
 // See #1168. An asan-instrumented fuzz job (see .github/workflows/go.yml)
 // covers the extended-copy path, which -race and plain fuzzing cannot.
 func (s *sequenceDecs) useSafeDecodeSync() bool {
-	if s.maxSyncLen == 0 && cap(s.out)-len(s.out) < maxCompressedBlockSizeAlloc {
+	// A block never produces more than maxBlockSize bytes.
+	maxBlockSize := min(s.windowSize, maxCompressedBlockSize)
+	if s.maxSyncLen == 0 && cap(s.out)-len(s.out) < maxBlockSize+compressedBlockOverAlloc {
 		return true
 	}
-	if s.maxSyncLen > 0 && cap(s.out)-len(s.out)-compressedBlockOverAlloc < int(s.maxSyncLen) {
+	// The block, not the rest of the frame, must fit with the slack: a
+	// buffer sized exactly to the frame needs the safe copies only for the
+	// final block(s).
+	if s.maxSyncLen > 0 && cap(s.out)-len(s.out)-compressedBlockOverAlloc < min(int(s.maxSyncLen), maxBlockSize) {
 		return true
 	}
 	if cap(s.literals) < len(s.literals)+compressedBlockOverAlloc {
@@ -112,15 +120,14 @@ func (s *sequenceDecs) decodeSyncSimple(hist []byte) (bool, error) {
 	if len(s.dict) > 0 {
 		return false, nil
 	}
-	if s.maxSyncLen == 0 && cap(s.out)-len(s.out) < maxCompressedBlockSize {
+	maxBlockSize := min(s.windowSize, maxCompressedBlockSize)
+	if s.maxSyncLen == 0 && cap(s.out)-len(s.out) < maxBlockSize {
 		return false, nil
 	}
 
 	useSafe := s.useSafeDecodeSync()
 
 	br := s.br
-
-	maxBlockSize := min(s.windowSize, maxCompressedBlockSize)
 
 	ctx := decodeSyncAsmContext{
 		llTable:     s.litLengths.fse.dt[:maxTablesize],
@@ -154,7 +161,7 @@ func (s *sequenceDecs) decodeSyncSimple(hist []byte) (bool, error) {
 
 	case errorMatchOffTooBig:
 		return true, fmt.Errorf("match offset (%d) bigger than current history (%d)",
-			ctx.mo, ctx.outPosition+len(hist)-startSize)
+			ctx.mo, ctx.outPosition-startSize)
 
 	case errorNotEnoughLiterals:
 		return true, fmt.Errorf("unexpected literal count, want %d bytes, but only %d is available",
@@ -267,8 +274,10 @@ func (s *sequenceDecs) decode(seqs []seqVals) error {
 
 // executeSimple handles cases when dictionary is not used.
 func (s *sequenceDecs) executeSimple(seqs []seqVals, hist []byte) error {
-	// Ensure we have enough output size...
-	if len(s.out)+s.seqSize+compressedBlockOverAlloc > cap(s.out) {
+	// Grow only if the block does not fit. Lacking just the slack is
+	// handled by the safe copies below, so a buffer sized exactly to the
+	// frame is not reallocated and copied on its last block.
+	if len(s.out)+s.seqSize > cap(s.out) {
 		addBytes := s.seqSize + len(s.out) + compressedBlockOverAlloc
 		s.out = append(s.out, make([]byte, addBytes)...)
 		s.out = s.out[:len(s.out)-addBytes]
@@ -290,10 +299,12 @@ func (s *sequenceDecs) executeSimple(seqs []seqVals, hist []byte) error {
 		litPosition: 0,
 		literals:    s.literals,
 		windowSize:  s.windowSize,
+		prefetch:    s.useTwoPass(),
 	}
-	// useSafe avoids overwriting the output buffer when the literals slice has
-	// not been allocated with the required over-allocation slack.
-	useSafe := cap(s.literals) < len(s.literals)+compressedBlockOverAlloc
+	// useSafe avoids writing past either buffer when the literals or the
+	// output lack the extended copies' over-allocation slack.
+	useSafe := cap(s.literals) < len(s.literals)+compressedBlockOverAlloc ||
+		cap(out) < len(out)+compressedBlockOverAlloc
 
 	ok := executeSimpleAsm(&ctx, useSafe)
 	if !ok {

@@ -23,7 +23,7 @@ import (
 // BfSetupFilter flags. See:
 // https://github.com/microsoft/BuildXL/blob/a6dce509f0d4f774255e5fbfb75fa6d5290ed163/Public/Src/Utilities/Native/Processes/Windows/NativeContainerUtilities.cs#L193-L240
 //
-//nolint:revive // var-naming: ALL_CAPS
+//nolint:revive,nolintlint // var-naming: ALL_CAPS
 const (
 	BINDFLT_FLAG_READ_ONLY_MAPPING uint32 = 0x00000001
 	// Tells bindflt to fail mapping with STATUS_INVALID_PARAMETER if a mapping produces
@@ -31,7 +31,7 @@ const (
 	BINDFLT_FLAG_NO_MULTIPLE_TARGETS uint32 = 0x00000040
 )
 
-//nolint:revive // var-naming: ALL_CAPS
+//nolint:revive,nolintlint // var-naming: ALL_CAPS
 const (
 	BINDFLT_GET_MAPPINGS_FLAG_VOLUME uint32 = 0x00000001
 	BINDFLT_GET_MAPPINGS_FLAG_SILO   uint32 = 0x00000002
@@ -131,7 +131,7 @@ func GetBindMappings(volumePath string) ([]BindMapping, error) {
 	mappings := unsafe.Slice(mappingsPointer, header.MappingCount)
 
 	mappingEntries := make([]BindMapping, header.MappingCount)
-	for i := 0; i < int(header.MappingCount); i++ {
+	for i := range int(header.MappingCount) {
 		bindMapping, err := getBindMappingFromBuffer(result, mappings[i])
 		if err != nil {
 			return nil, fmt.Errorf("fetching bind mappings: %w", err)
@@ -188,7 +188,7 @@ func getTargetsFromBuffer(buffer []byte, offset, count int) ([]string, error) {
 	}
 
 	targets := make([]string, count)
-	for i := 0; i < count; i++ {
+	for i := range count {
 		entryBuf := buffer[offset+i*8 : offset+i*8+8]
 		tgt := *(*mappingTargetEntry)(unsafe.Pointer(&entryBuf[0]))
 		if len(buffer) < int(tgt.TargetRootOffset)+int(tgt.TargetRootLength) {

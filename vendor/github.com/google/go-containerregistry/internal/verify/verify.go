@@ -17,7 +17,6 @@
 package verify
 
 import (
-	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -107,10 +106,16 @@ func Descriptor(d v1.Descriptor) error {
 		return errors.New("error verifying descriptor; Data == nil")
 	}
 
-	h, sz, err := v1.SHA256(bytes.NewReader(d.Data))
+	hasher, err := v1.Hasher(d.Digest.Algorithm)
 	if err != nil {
 		return err
 	}
+	hasher.Write(d.Data)
+	h := v1.Hash{
+		Algorithm: d.Digest.Algorithm,
+		Hex:       hex.EncodeToString(hasher.Sum(make([]byte, 0, hasher.Size()))),
+	}
+	sz := int64(len(d.Data))
 	if h != d.Digest {
 		return fmt.Errorf("error verifying Digest; got %q, want %q", h, d.Digest)
 	}

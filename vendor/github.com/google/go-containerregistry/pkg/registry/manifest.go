@@ -426,6 +426,7 @@ func (m *manifests) handleReferrers(resp http.ResponseWriter, req *http.Request)
 			Config struct {
 				MediaType string `json:"mediaType"`
 			} `json:"config"`
+			Annotations map[string]string `json:"annotations"`
 		}
 		json.Unmarshal(manifest.blob, &imageAsArtifact)
 		im.Manifests = append(im.Manifests, v1.Descriptor{
@@ -433,6 +434,7 @@ func (m *manifests) handleReferrers(resp http.ResponseWriter, req *http.Request)
 			Size:         int64(len(manifest.blob)),
 			Digest:       h,
 			ArtifactType: imageAsArtifact.Config.MediaType,
+			Annotations:  imageAsArtifact.Annotations,
 		})
 	}
 	msg, _ := json.Marshal(&im)

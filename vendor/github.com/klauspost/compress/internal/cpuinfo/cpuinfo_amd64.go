@@ -1,4 +1,4 @@
-//go:build amd64 && !appengine && !noasm && gc
+//go:build amd64 && !noasm && gc
 
 package cpuinfo
 

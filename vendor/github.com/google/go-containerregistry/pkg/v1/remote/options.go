@@ -46,6 +46,7 @@ type options struct {
 	retryPredicate                 retry.Predicate
 	retryStatusCodes               []int
 	limiter                        *pullLimiter
+	referrersTagFallback           bool
 
 	// Only these options can overwrite Reuse()d options.
 	platform v1.Platform
@@ -108,6 +109,8 @@ const (
 	// ECR returns an error if n > 1000:
 	// https://github.com/google/go-containerregistry/issues/1091
 	defaultPageSize = 1000
+
+	defaultReferrersTagFallback = true
 )
 
 // DefaultTransport is based on http.DefaultTransport with modifications
@@ -129,14 +132,15 @@ var DefaultTransport http.RoundTripper = &http.Transport{
 
 func makeOptions(opts ...Option) (*options, error) {
 	o := &options{
-		transport:        DefaultTransport,
-		platform:         defaultPlatform,
-		context:          context.Background(),
-		jobs:             defaultJobs,
-		pageSize:         defaultPageSize,
-		retryPredicate:   defaultRetryPredicate,
-		retryBackoff:     defaultRetryBackoff,
-		retryStatusCodes: defaultRetryStatusCodes,
+		transport:            DefaultTransport,
+		platform:             defaultPlatform,
+		context:              context.Background(),
+		jobs:                 defaultJobs,
+		pageSize:             defaultPageSize,
+		retryPredicate:       defaultRetryPredicate,
+		retryBackoff:         defaultRetryBackoff,
+		retryStatusCodes:     defaultRetryStatusCodes,
+		referrersTagFallback: defaultReferrersTagFallback,
 	}
 
 	for _, option := range opts {
@@ -324,6 +328,24 @@ func WithRetryPredicate(predicate retry.Predicate) Option {
 func WithRetryStatusCodes(codes ...int) Option {
 	return func(o *options) error {
 		o.retryStatusCodes = codes
+		return nil
+	}
+}
+
+// WithReferrersTagFallback toggles the referrers tag fallback scheme, see:
+// https://github.com/opencontainers/distribution-spec/blob/main/spec.md#referrers-tag-schema
+//
+// When enabled, pushing a manifest with a subject to a registry that doesn't
+// support the Referrers API maintains an image index of referrers under a
+// fallback tag, and listing referrers reads from that tag. When disabled,
+// the Referrers API is required: pushing a manifest with a subject and
+// listing referrers both fail against a registry that doesn't support it,
+// rather than falling back to the tag scheme.
+//
+// The default is true.
+func WithReferrersTagFallback(enabled bool) Option {
+	return func(o *options) error {
+		o.referrersTagFallback = enabled
 		return nil
 	}
 }

@@ -29,6 +29,7 @@ const (
 	OCIRestrictedLayer             MediaType = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
 	OCIUncompressedLayer           MediaType = "application/vnd.oci.image.layer.v1.tar"
 	OCIUncompressedRestrictedLayer MediaType = "application/vnd.oci.image.layer.nondistributable.v1.tar"
+	OCIEmptyJSON                   MediaType = "application/vnd.oci.empty.v1+json"
 
 	DockerManifestSchema1       MediaType = "application/vnd.docker.distribution.manifest.v1+json"
 	DockerManifestSchema1Signed MediaType = "application/vnd.docker.distribution.manifest.v1+prettyjws"

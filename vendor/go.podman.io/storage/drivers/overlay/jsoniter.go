@@ -1,0 +1,7 @@
+//go:build linux
+
+package overlay
+
+import jsoniter "github.com/json-iterator/go"
+
+var json = jsoniter.ConfigCompatibleWithStandardLibrary
