@@ -51,9 +51,10 @@ type Options struct {
 // Builder builds packages into one linuxkit cache. The BuildKit engine starts only when something needs
 // building, so a run whose tags are all cached costs no engine start-up.
 type Builder struct {
-	opts  Options
-	cache *snapshot.Cache
-	store *snapshot.Store // opened by OpenStore (Run does it) when Options.Store is set
+	opts    Options
+	cache   *snapshot.Cache
+	storeMu sync.Mutex
+	store   *snapshot.Store // opened by OpenStore (Run does it) when Options.Store is set
 
 	progressMu sync.Mutex // serialises labelled progress lines of concurrent packages
 
@@ -85,6 +86,8 @@ func (b *Builder) Close() error {
 // OpenStore opens the containers-storage store of Options.Store, if any and not yet open, so that a store that
 // cannot be written fails the run before anything is built.
 func (b *Builder) OpenStore() error {
+	b.storeMu.Lock()
+	defer b.storeMu.Unlock()
 	if b.opts.Store == nil || b.store != nil {
 		return nil
 	}
