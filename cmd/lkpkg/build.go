@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"syscall"
 
+	resolverconfig "github.com/moby/buildkit/util/resolver/config"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
@@ -26,10 +27,7 @@ func stateDirFlag() cli.Flag {
 // unsupportedBuildFlags are accepted for linuxkit compatibility but need parts of lkpkg that are not there yet;
 // using them fails clearly instead of silently doing less.
 var unsupportedBuildFlags = map[string]string{
-	"push":    "pushing needs registry support, which this version of lkpkg does not have yet",
-	"nobuild": "--nobuild only makes sense with --push, which needs registry support",
-	"release": "--release only makes sense with --push, which needs registry support",
-	"ssh":     "SSH forwarding into builds is not available yet",
+	"ssh": "SSH forwarding into builds is not available yet",
 }
 
 func pkgBuild(c *cli.Context) error {
@@ -46,6 +44,15 @@ func pkgBuild(c *cli.Context) error {
 	}
 	if c.Bool("force") && c.Bool("pull") {
 		return cli.Exit("--force and --pull cannot be combined", 2)
+	}
+	push := c.Bool("push") || c.Command.Name == "push" // `pkg push` is `pkg build --push`
+	switch {
+	case !push && c.Bool("nobuild"):
+		return cli.Exit("--nobuild only makes sense with --push", 2)
+	case !push && c.String("release") != "":
+		return cli.Exit("--release only makes sense with --push", 2)
+	case c.Bool("nobuild") && (c.Bool("force") || c.Bool("pull")):
+		return cli.Exit("--nobuild cannot be combined with --force or --pull", 2)
 	}
 	loadOpts, err := loaderOptions(c)
 	if err != nil {
@@ -110,6 +117,7 @@ func pkgBuild(c *cli.Context) error {
 			ToolRevision:  commit,
 		},
 		Print: func(p *frontend.Package, _ *build.Result) { fmt.Fprintln(c.App.Writer, p.Tag()) },
+		Push:  pushRequest(c, push, creds, hosts),
 	})
 	if err != nil && ctx.Err() != nil && c.Context.Err() == nil {
 		// Interrupted (SIGINT/SIGTERM): the engine has stopped the build's containers; exit as shells expect.
@@ -144,4 +152,17 @@ func checkProgressMode(mode string) error {
 		return nil
 	}
 	return cli.Exit(fmt.Sprintf("--progress %q: use auto, plain, tty, quiet or rawjson", mode), 2)
+}
+
+// pushRequest maps --push, --manifest, --release and --nobuild onto a build.PushRequest (nil without --push).
+func pushRequest(c *cli.Context, push bool, creds *registry.Credentials, hosts map[string]resolverconfig.RegistryConfig) *build.PushRequest {
+	if !push {
+		return nil
+	}
+	return &build.PushRequest{
+		Pusher:   registry.NewPusher(creds, hosts, c.App.ErrWriter),
+		ArchTags: c.Bool("manifest"),
+		Release:  c.String("release"),
+		NoBuild:  c.Bool("nobuild"),
+	}
 }
