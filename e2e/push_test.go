@@ -2,12 +2,15 @@ package e2e
 
 import (
 	"crypto/sha256"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -304,5 +307,50 @@ func TestPushRefusals(t *testing.T) {
 		if r.code != 2 {
 			t.Errorf("%v: exit %d, want 2\n%s", args, r.code, r.stderr)
 		}
+	}
+}
+
+// A registry with a self-signed certificate: refused until its CA is given (--cert-file) or it is marked insecure.
+func TestPushTLS(t *testing.T) {
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != regUser || p != regPass {
+			w.Header().Set("WWW-Authenticate", `Basic realm="lkpkg-test"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "https://")
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := newBuildEnv(t)
+	env := noCredsEnv(t)
+	creds := host + "=" + regUser + ":" + regPass
+	push := func(root []string, args ...string) result {
+		full := append(append(append([]string{}, root...), "--cache", e.cache, "cache", "push", "--registry-creds", creds), args...)
+		return lkpkg(t, e.repo.Dir, env, append(full, "busybox:fixture")...)
+	}
+	if r := push(nil, "--remote-name", host+"/lib/bb:1"); r.code == 0 || !strings.Contains(r.stderr, "certificate") {
+		t.Errorf("untrusted certificate: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := push([]string{"--cert-file", ca}, "--remote-name", host+"/lib/bb:1"); r.code != 0 {
+		t.Errorf("--cert-file: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := push(nil, "--insecure-registry", host, "--remote-name", host+"/lib/bb:2"); r.code != 0 {
+		t.Errorf("--insecure-registry: exit %d\n%s", r.code, r.stderr)
+	}
+	out, err := exec.Command("skopeo", "inspect", "--raw", "--tls-verify=false", "--creds", regUser+":"+regPass,
+		"docker://"+host+"/lib/bb:2").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprintf("sha256:%x", sha256.Sum256(out)); got != fixtureIndex {
+		t.Errorf("pushed fixture is %s, want %s", got, fixtureIndex)
 	}
 }

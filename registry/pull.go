@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -26,18 +27,33 @@ var ErrNotInRegistry = errors.New("not in the registry")
 // share it.
 type Remote struct {
 	Creds    *Credentials
-	Insecure map[string]bool // hosts reached over plain HTTP (127.0.0.1 and localhost always are)
+	Insecure map[string]bool // hosts that may be plain HTTP or self-signed (127.0.0.1 and localhost may be HTTP)
+	CAFiles  []string        // extra CAs trusted for every registry (the hosts' ca entries, --cert-file)
+
+	transport    http.RoundTripper
+	transportErr error // a CA file that does not load; reported by every operation
 }
 
-// NewRemote makes a Remote that logs in with creds and reaches the insecure hosts of a Hosts result over HTTP.
+// NewRemote makes a Remote that logs in with creds, reaches the insecure hosts of a Hosts result over HTTP or
+// unverified TLS, and trusts the CAs named there.
 func NewRemote(creds *Credentials, hosts map[string]resolverconfig.RegistryConfig) Remote {
 	r := Remote{Creds: creds, Insecure: map[string]bool{}}
 	for h, rc := range hosts {
 		if (rc.Insecure != nil && *rc.Insecure) || (rc.PlainHTTP != nil && *rc.PlainHTTP) {
 			r.Insecure[h] = true
 		}
+		r.CAFiles = append(r.CAFiles, rc.RootCAs...)
 	}
+	r.transport, r.transportErr = newHostTransport(r.Insecure, r.CAFiles)
 	return r
+}
+
+// TrustCAs adds CA certificate files (PEM) trusted for every registry, as linuxkit's --cert-file does, and checks
+// that they load.
+func (p *Remote) TrustCAs(files ...string) error {
+	p.CAFiles = append(p.CAFiles, files...)
+	p.transport, p.transportErr = newHostTransport(p.Insecure, p.CAFiles)
+	return p.transportErr
 }
 
 // Puller copies images from registries into the linuxkit cache.
@@ -122,6 +138,9 @@ func v1IndexManifest(raw []byte) (*v1.IndexManifest, error) {
 }
 
 func (p *Remote) parse(ref string) (name.Reference, error) {
+	if p.transportErr != nil {
+		return nil, p.transportErr
+	}
 	var opts []name.Option
 	if r, err := name.ParseReference(ref); err == nil && p.Insecure[r.Context().RegistryStr()] {
 		opts = append(opts, name.Insecure)
@@ -135,6 +154,9 @@ func (p *Remote) parse(ref string) (name.Reference, error) {
 
 func (p *Remote) options(ctx context.Context) []remote.Option {
 	opts := []remote.Option{remote.WithContext(ctx)}
+	if p.transport != nil {
+		opts = append(opts, remote.WithTransport(p.transport))
+	}
 	if p.Creds != nil {
 		opts = append(opts, remote.WithAuthFromKeychain(keychain{p.Creds}))
 	}

@@ -79,6 +79,14 @@ func pkgBuild(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	puller := registry.NewPuller(creds, hosts)
+	if err := puller.TrustCAs(hostOpts.CertFiles...); err != nil {
+		return err
+	}
+	pushReq, err := pushRequest(c, push, creds, hosts, hostOpts.CertFiles)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var docker *snapshot.DockerDaemon
@@ -95,7 +103,7 @@ func pkgBuild(c *cli.Context) error {
 		Credentials:  creds,
 		Pull:         c.Bool("pull"),
 		Precache:     c.Bool("precache-images"),
-		Puller:       registry.NewPuller(creds, hosts),
+		Puller:       puller,
 		Progress:     c.App.ErrWriter,
 		ProgressMode: c.String("progress"),
 		Log:          c.App.ErrWriter,
@@ -117,7 +125,7 @@ func pkgBuild(c *cli.Context) error {
 			ToolRevision:  commit,
 		},
 		Print: func(p *frontend.Package, _ *build.Result) { fmt.Fprintln(c.App.Writer, p.Tag()) },
-		Push:  pushRequest(c, push, creds, hosts),
+		Push:  pushReq,
 	})
 	if err != nil && ctx.Err() != nil && c.Context.Err() == nil {
 		// Interrupted (SIGINT/SIGTERM): the engine has stopped the build's containers; exit as shells expect.
@@ -155,14 +163,18 @@ func checkProgressMode(mode string) error {
 }
 
 // pushRequest maps --push, --manifest, --release and --nobuild onto a build.PushRequest (nil without --push).
-func pushRequest(c *cli.Context, push bool, creds *registry.Credentials, hosts map[string]resolverconfig.RegistryConfig) *build.PushRequest {
+func pushRequest(c *cli.Context, push bool, creds *registry.Credentials, hosts map[string]resolverconfig.RegistryConfig, caFiles []string) (*build.PushRequest, error) {
 	if !push {
-		return nil
+		return nil, nil
+	}
+	pusher := registry.NewPusher(creds, hosts, c.App.ErrWriter)
+	if err := pusher.TrustCAs(caFiles...); err != nil {
+		return nil, err
 	}
 	return &build.PushRequest{
-		Pusher:   registry.NewPusher(creds, hosts, c.App.ErrWriter),
+		Pusher:   pusher,
 		ArchTags: c.Bool("manifest"),
 		Release:  c.String("release"),
 		NoBuild:  c.Bool("nobuild"),
-	}
+	}, nil
 }

@@ -20,12 +20,13 @@ func newPusher(c *cli.Context) (*registry.Pusher, error) {
 	if err != nil {
 		return nil, err
 	}
-	hosts, err := registry.Hosts(registry.HostsOptions{Insecure: flagStrings(c, "insecure-registry"),
-		CertFiles: flagStrings(c, "cert-file")})
+	certFiles := flagStrings(c, "cert-file")
+	hosts, err := registry.Hosts(registry.HostsOptions{Insecure: flagStrings(c, "insecure-registry"), CertFiles: certFiles})
 	if err != nil {
 		return nil, err
 	}
-	return registry.NewPusher(creds, hosts, c.App.ErrWriter), nil
+	pusher := registry.NewPusher(creds, hosts, c.App.ErrWriter)
+	return pusher, pusher.TrustCAs(certFiles...)
 }
 
 func pkgManifest(c *cli.Context) error {
