@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 )
 
 // pushRegistry is an empty in-process registry on 127.0.0.1 demanding basic auth; it counts the requests that
@@ -84,6 +85,9 @@ func (pr *pushRegistry) index(t *testing.T, ref string) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := validate.Index(idx, validate.Fast); err != nil {
+		t.Errorf("the registry's %s does not validate (children, sizes, digests): %v", ref, err)
+	}
 	out := map[string]string{}
 	for _, m := range im.Manifests {
 		if m.Platform != nil {
@@ -129,6 +133,17 @@ func TestPushTwoArchAndRepush(t *testing.T) {
 	}
 	if got, want := skopeoRawDigest(t, tag), e.rawDigest(tag); got != want {
 		t.Errorf("skopeo reads %s, cache %s", got, want)
+	}
+	// skopeo copies it back, every platform, keeping digests.
+	copied := t.TempDir()
+	if out, err := exec.Command("skopeo", "copy", "--all", "--preserve-digests", "--src-tls-verify=false",
+		"--src-creds", regUser+":"+regPass, "docker://"+tag, "oci:"+copied+":copy").CombinedOutput(); err != nil {
+		t.Fatalf("skopeo copy --all --preserve-digests: %v\n%s", err, out)
+	}
+	if raw, err := exec.Command("skopeo", "inspect", "--raw", "oci:"+copied+":copy").Output(); err != nil {
+		t.Fatal(err)
+	} else if got, want := fmt.Sprintf("sha256:%x", sha256.Sum256(raw)), e.rawDigest(tag); got != want {
+		t.Errorf("skopeo's copy is %s, cache %s", got, want)
 	}
 	children := reg.index(t, tag)
 	for _, arch := range []string{"amd64", "arm64"} {

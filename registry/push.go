@@ -160,7 +160,8 @@ func (p *Pusher) pushChild(ctx context.Context, pusher *remote.Pusher, cache *sn
 // <tag>-unknown (attestations).
 func (p *Pusher) pushArchTags(ctx context.Context, pusher *remote.Pusher, cache *snapshot.Cache, tag name.Tag, local ocispec.Index) error {
 	for _, child := range local.Manifests {
-		if isAttestation(child) || child.Platform.Architecture == "" || !isManifestMediaType(child.MediaType) {
+		if isAttestation(child) || child.Platform.Architecture == "" || child.Platform.Architecture == "unknown" ||
+			!isManifestMediaType(child.MediaType) {
 			continue
 		}
 		img, err := imageFromCache(cache, child.Digest, child.MediaType)
