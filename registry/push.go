@@ -22,7 +22,8 @@ import (
 
 // Pusher copies linuxkit cache entries to registries. What it sends are the cache's own bytes, so every manifest
 // and index keeps the digest BuildKit gave it; blobs and manifests the registry already has (checked with HEAD)
-// are not sent again.
+// are not sent again, and layers of other cache entries named on the same registry are mounted from their
+// repositories when the registry allows.
 type Pusher struct {
 	Remote
 	Log io.Writer // what was pushed, skipped or merged
@@ -76,12 +77,13 @@ func (p *Pusher) Push(ctx context.Context, cache *snapshot.Cache, cacheName stri
 	if err != nil {
 		return err
 	}
+	mounts := p.mountSources(cache, ref.Context())
 	if !isIndexMediaType(root.MediaType) {
 		img, err := imageFromCache(cache, root.Digest, root.MediaType)
 		if err != nil {
 			return err
 		}
-		if err := pusher.Push(ctx, ref, img); err != nil {
+		if err := pusher.Push(ctx, ref, mountingImage{img, mounts}); err != nil {
 			return p.explain(remoteName, err)
 		}
 		fmt.Fprintf(p.Log, "Pushed %s (%s)\n", remoteName, root.Digest)
@@ -93,7 +95,7 @@ func (p *Pusher) Push(ctx context.Context, cache *snapshot.Cache, cacheName stri
 		return err
 	}
 	for _, child := range local.Manifests {
-		if err := p.pushChild(ctx, pusher, cache, ref.Context(), child); err != nil {
+		if err := p.pushChild(ctx, pusher, cache, ref.Context(), child, mounts); err != nil {
 			return err
 		}
 	}
@@ -128,7 +130,7 @@ func (p *Pusher) Push(ctx context.Context, cache *snapshot.Cache, cacheName stri
 }
 
 // pushChild pushes one child of an index, by digest, with its blobs (or, for a nested index, its children).
-func (p *Pusher) pushChild(ctx context.Context, pusher *remote.Pusher, cache *snapshot.Cache, repo name.Repository, child ocispec.Descriptor) error {
+func (p *Pusher) pushChild(ctx context.Context, pusher *remote.Pusher, cache *snapshot.Cache, repo name.Repository, child ocispec.Descriptor, mounts map[v1.Hash]name.Repository) error {
 	ref := repo.Digest(child.Digest.String())
 	if !cache.HasBlob(child.Digest) {
 		return fmt.Errorf("pushing %s: its manifest %s is not in the cache (pull or rebuild it)", repo, child.Digest)
@@ -139,7 +141,7 @@ func (p *Pusher) pushChild(ctx context.Context, pusher *remote.Pusher, cache *sn
 			return err
 		}
 		for _, c := range idx.Manifests {
-			if err := p.pushChild(ctx, pusher, cache, repo, c); err != nil {
+			if err := p.pushChild(ctx, pusher, cache, repo, c, mounts); err != nil {
 				return err
 			}
 		}
@@ -153,7 +155,7 @@ func (p *Pusher) pushChild(ctx context.Context, pusher *remote.Pusher, cache *sn
 	if err != nil {
 		return err
 	}
-	return p.explain(ref.String(), pusher.Push(ctx, ref, img))
+	return p.explain(ref.String(), pusher.Push(ctx, ref, mountingImage{img, mounts}))
 }
 
 // pushArchTags tags each runnable platform's image manifest of the local index <tag>-<arch>, never

@@ -320,3 +320,65 @@ func TestPush(t *testing.T) {
 		t.Errorf("wrong password: %v", err)
 	}
 }
+
+// A layer of an image the cache names on the same registry, in another repository, is mounted from there rather
+// than uploaded. The registry here hides blobs from HEAD in the target repository (as registries that link blobs
+// per repository do) and answers mount requests itself.
+func TestPushMountsFromOtherRepository(t *testing.T) {
+	reg := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
+	var mu sync.Mutex
+	var mounts []string
+	patches := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inTarget := strings.HasPrefix(r.URL.Path, "/v2/lk/target/blobs/")
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case inTarget && r.Method == http.MethodHead:
+			http.Error(w, "unknown blob", http.StatusNotFound)
+			return
+		case inTarget && r.Method == http.MethodPost && r.URL.Query().Get("mount") != "":
+			mounts = append(mounts, r.URL.Query().Get("from")+"@"+r.URL.Query().Get("mount"))
+			w.Header().Set("Location", "/v2/lk/target/blobs/"+r.URL.Query().Get("mount"))
+			w.WriteHeader(http.StatusCreated)
+			return
+		case inTarget && r.Method == http.MethodPatch:
+			patches++
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	ctx := context.Background()
+	c := newCache(t)
+	base := addImage(t, c, "amd64", "base", false)[0]
+	if err := c.DescriptorWrite(host+"/lib/base:1", base); err != nil {
+		t.Fatal(err)
+	}
+	p := NewPusher(nil, nil, io.Discard)
+	if err := p.Push(ctx, c, host+"/lib/base:1", PushOptions{Override: true}); err != nil {
+		t.Fatal(err)
+	}
+	baseMan, err := c.ReadManifest(base.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := writeJSON(t, c, ocispec.MediaTypeImageConfig, map[string]any{"architecture": "amd64", "os": "linux",
+		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{baseMan.Layers[0].Digest.String()}}, "author": "derived"})
+	man := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest, Config: config, Layers: baseMan.Layers}
+	man.SchemaVersion = 2
+	derived := writeJSON(t, c, ocispec.MediaTypeImageManifest, man)
+	if err := c.DescriptorWrite(host+"/lk/target:1", derived); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Push(ctx, c, host+"/lk/target:1", PushOptions{Override: true}); err != nil {
+		t.Fatal(err)
+	}
+	want := "lib/base@" + baseMan.Layers[0].Digest.String()
+	if len(mounts) != 1 || mounts[0] != want {
+		t.Errorf("mounts %v, want [%s]", mounts, want)
+	}
+	if patches != 1 {
+		t.Errorf("%d blobs uploaded, want 1 (the config; the layer is mounted)", patches)
+	}
+}
