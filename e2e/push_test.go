@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -367,5 +368,56 @@ func TestPushTLS(t *testing.T) {
 	}
 	if got := fmt.Sprintf("sha256:%x", sha256.Sum256(out)); got != fixtureIndex {
 		t.Errorf("pushed fixture is %s, want %s", got, fixtureIndex)
+	}
+}
+
+// TestPushPerformance compares a 3-arch push with `skopeo copy --all --preserve-digests` of the same cache entry to
+// the same loopback registry, in the same run, and times a re-push where everything is present. It logs the
+// numbers (go test -v); the bounds asserted are loose, to catch regressions without flaking on busy machines.
+func TestPushPerformance(t *testing.T) {
+	env := noCredsEnv(t)
+	e := newBuildEnv(t)
+	e.pkg("pkg/perf", "image: perf\norg: example.org/lk\narches: [amd64, arm64, s390x]\n",
+		"FROM busybox:fixture\nRUN head -c 4000000 /dev/urandom > /blob && uname -m > /arch\n")
+	e.mustBuild(env, "pkg/perf")
+	tag := e.tag("pkg/perf")
+	timed := func(f func()) float64 {
+		start := time.Now()
+		f()
+		return time.Since(start).Seconds()
+	}
+	var skopeo, lk float64
+	var last *pushRegistry
+	for i := 0; i < 3; i++ { // each into a registry of its own (blobs are shared across repositories), best of 3
+		sreg, lreg := newPushRegistry(t), newPushRegistry(t)
+		s := timed(func() {
+			if out, err := exec.Command("skopeo", "copy", "--all", "--preserve-digests", "--dest-tls-verify=false",
+				"--dest-creds", regUser+":"+regPass, e.ociRef(tag), "docker://"+sreg.host+"/lk/perf:1").CombinedOutput(); err != nil {
+				t.Fatalf("skopeo copy: %v\n%s", err, out)
+			}
+		})
+		l := timed(func() {
+			mustLkpkg(t, e.repo.Dir, env, "--cache", e.cache, "cache", "push", "--registry-creds", lreg.creds(),
+				"--remote-name", lreg.host+"/lk/perf:1", tag)
+		})
+		if i == 0 || s < skopeo {
+			skopeo = s
+		}
+		if i == 0 || l < lk {
+			lk = l
+		}
+		last = lreg
+	}
+	last.uploads.Store(0)
+	repush := timed(func() {
+		mustLkpkg(t, e.repo.Dir, env, "--cache", e.cache, "cache", "push", "--registry-creds", last.creds(),
+			"--remote-name", last.host+"/lk/perf:1", "--override", tag)
+	})
+	if n := last.uploads.Load(); n != 0 {
+		t.Errorf("re-push uploaded %d times", n)
+	}
+	t.Logf("3-arch push: lkpkg %.3fs, skopeo copy --all %.3fs, ratio %.2f; re-push %.3fs", lk, skopeo, lk/skopeo, repush)
+	if lk > 3*skopeo+0.5 || repush > 1 {
+		t.Errorf("push much slower than expected: lkpkg %.3fs vs skopeo %.3fs, re-push %.3fs", lk, skopeo, repush)
 	}
 }
