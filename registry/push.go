@@ -78,7 +78,12 @@ func (p *Pusher) Push(ctx context.Context, cache *snapshot.Cache, cacheName stri
 		return err
 	}
 	mounts := p.mountSources(cache, ref.Context())
-	if !isIndexMediaType(root.MediaType) {
+	isIndex := isIndexMediaType(root.MediaType)
+	if root.MediaType == "" { // an entry written by a tool that left the media type out: look at the blob
+		_, err := cache.ReadIndex(root.Digest)
+		isIndex = err == nil
+	}
+	if !isIndex {
 		img, err := imageFromCache(cache, root.Digest, root.MediaType)
 		if err != nil {
 			return err
@@ -238,7 +243,6 @@ func (p *Pusher) PushManifest(ctx context.Context, refName string) error {
 		if d.MediaType.IsIndex() {
 			return fmt.Errorf("%s is an index; per-arch tags must name image manifests", archTag)
 		}
-		pl := pl
 		local.Manifests = append(local.Manifests, ocispec.Descriptor{MediaType: string(d.MediaType),
 			Digest: digest.Digest(d.Digest.String()), Size: d.Size, Platform: &pl})
 	}

@@ -46,6 +46,9 @@ func pkgBuild(c *cli.Context) error {
 		return cli.Exit("--force and --pull cannot be combined", 2)
 	}
 	push := c.Bool("push") || c.Command.Name == "push" // `pkg push` is `pkg build --push`
+	if c.Command.Name == "push" {
+		fmt.Fprintln(c.App.ErrWriter, `Command "push" is deprecated, use 'pkg build --push' instead`) // as linuxkit says
+	}
 	switch {
 	case !push && c.Bool("nobuild"):
 		return cli.Exit("--nobuild only makes sense with --push", 2)
