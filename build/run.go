@@ -8,6 +8,7 @@ import (
 	"github.com/distribution/reference"
 
 	"github.com/lkpkg/lkpkg/frontend"
+	"github.com/lkpkg/lkpkg/registry"
 	"github.com/lkpkg/lkpkg/snapshot"
 )
 
@@ -17,6 +18,15 @@ type Request struct {
 	Load  frontend.Options      // identity flags (org, tag, hash …)
 	Plan  frontend.BuildOptions // what to build (platforms, Dockerfile, build args …)
 	Print func(p *frontend.Package, r *Result)
+	Push  *PushRequest // push after building (pkg build --push, pkg push); nil builds only
+}
+
+// PushRequest is what `pkg build --push` adds to a build.
+type PushRequest struct {
+	Pusher   *registry.Pusher
+	ArchTags bool   // also push <tag>-<arch> tags (--manifest)
+	Release  string // also push the package as <org>/<image>:<Release>, never replacing an existing one
+	NoBuild  bool   // push what the cache holds without building
 }
 
 // Run resolves every package first (so a typo in the last one fails before anything is built, as in linuxkit),
@@ -48,18 +58,73 @@ func (b *Builder) Run(ctx context.Context, req Request) error {
 		return err
 	}
 	b.opts.Registry.CAHosts = append(b.opts.Registry.CAHosts, registryHosts(plans)...)
-	results, err := b.buildAll(ctx, plans)
-	if err != nil {
-		return err
+	results := make([]*Result, len(plans))
+	if req.Push == nil || !req.Push.NoBuild {
+		var err error
+		if results, err = b.buildAll(ctx, plans); err != nil {
+			return err
+		}
 	}
 	for i, plan := range plans {
 		if err := b.loadIntoDocker(ctx, plan); err != nil {
 			return err
 		}
+		if req.Push != nil && !b.opts.DryRun {
+			if err := b.push(ctx, plan, req.Push); err != nil {
+				return err
+			}
+		}
 		if req.Print != nil {
 			req.Print(plan.Package, results[i])
 		}
 	}
+	return nil
+}
+
+// push pushes a built (or, with NoBuild, cached) package and its release tag, with linuxkit's messages and rules:
+// a dirty package is never pushed, a release tag is never overwritten.
+func (b *Builder) push(ctx context.Context, plan *frontend.BuildPlan, req *PushRequest) error {
+	pkg := plan.Package
+	if len(plan.Platforms) == 0 {
+		return nil
+	}
+	if req.NoBuild {
+		fmt.Fprintf(b.opts.Log, "Pushing %q without building\n", pkg.Tag())
+	}
+	if pkg.Dirty {
+		return fmt.Errorf("%s: build complete, refusing to push dirty package", pkg.Tag())
+	}
+	tag := pkg.FullTag()
+	root, err := b.cache.FindRoot(tag)
+	if errors.Is(err, snapshot.ErrNotFound) {
+		if req.Release != "" {
+			return fmt.Errorf("cannot release %s as %s: it is not in the cache (build it first)", pkg.Tag(), req.Release)
+		}
+		fmt.Fprintf(b.opts.Log, "%s: No new platforms to push, skipping.\n", pkg.Tag())
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := req.Pusher.Push(ctx, b.cache, tag, registry.PushOptions{ArchTags: req.ArchTags, Override: true}); err != nil {
+		return fmt.Errorf("pushing %s: %w", pkg.Tag(), err)
+	}
+	if req.Release == "" {
+		fmt.Fprintf(b.opts.Log, "Build and push of %q complete\n", pkg.Tag())
+		return nil
+	}
+	relTag, err := pkg.ReleaseTag(req.Release)
+	if err != nil {
+		return err
+	}
+	fullRel := frontend.ExpandReference(relTag)
+	if err := b.cache.DescriptorWrite(fullRel, root); err != nil {
+		return err
+	}
+	if err := req.Pusher.Push(ctx, b.cache, fullRel, registry.PushOptions{ArchTags: req.ArchTags}); err != nil {
+		return fmt.Errorf("pushing release %s: %w", relTag, err)
+	}
+	fmt.Fprintf(b.opts.Log, "Build, push and release of %q complete\n", relTag)
 	return nil
 }
 

@@ -359,7 +359,7 @@ func TestBuildErrors(t *testing.T) {
 		{"pkg/bad", []string{"--dockerfile", "../nobase/Dockerfile"}, "must be a relative path inside the package directory"},
 		{"pkg/bad", []string{"--platforms", "linux/amd64", "--skip-platforms", "linux/arm64"}, "cannot be combined"},
 		{"pkg/bad", []string{"--hash-commit", "HEAD~1"}, "only HEAD is allowed"},
-		{"pkg/bad", []string{"--push"}, "--push: pushing needs registry support"},
+		{"pkg/bad", []string{"--nobuild"}, "--nobuild only makes sense with --push"},
 		{"pkg/bad", []string{"--progress", "bogus"}, "use auto, plain, tty, quiet or rawjson"},
 		{"pkg/bad", []string{"--progress", "tty"}, "--progress tty needs a terminal"},
 	} {

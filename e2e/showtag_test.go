@@ -186,17 +186,6 @@ func TestShowTagBadInput(t *testing.T) {
 	}
 }
 
-func TestCommandsNotYetDeliveredSaySo(t *testing.T) {
-	dir := t.TempDir()
-	for _, args := range [][]string{{"pkg", "push", "."}, {"pkg", "manifest", "."},
-		{"pkg", "remote-tag", "a", "b"}, {"cache", "push", "x"}} {
-		res := lkpkg(t, dir, nil, args...)
-		if res.code != 3 || !strings.Contains(res.stderr, "is not available in this version of lkpkg") {
-			t.Errorf("%v: exit %d, stderr %q", args, res.code, res.stderr)
-		}
-	}
-}
-
 func TestVersion(t *testing.T) {
 	out := mustLkpkg(t, t.TempDir(), nil, "version")
 	if !strings.HasPrefix(out, "lkpkg version ") {

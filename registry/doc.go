@@ -1,4 +1,6 @@
 // Package registry owns everything that crosses the network to an image registry: which hosts are plain HTTP
 // or self-signed and which CAs to trust (Hosts), and the credentials users keep for docker and podman
-// (Credentials). Push, pull and signing build on these.
+// (Credentials); pulls into the linuxkit cache (Puller); pushes from it (Pusher), which send the cache's bytes
+// unchanged, so digests are BuildKit's, and merge with an index already in the registry by linuxkit's rules
+// (MergeIndex). Both use go-containerregistry's remote package, as linuxkit does.
 package registry

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -21,10 +23,42 @@ import (
 // ErrNotInRegistry says the registry answered that the image does not exist.
 var ErrNotInRegistry = errors.New("not in the registry")
 
+// Remote is how lkpkg reaches registries: whose credentials, which hosts over plain HTTP. Puller and Pusher
+// share it.
+type Remote struct {
+	Creds    *Credentials
+	Insecure map[string]bool // hosts that may be plain HTTP or self-signed (127.0.0.1 and localhost may be HTTP)
+	CAFiles  []string        // extra CAs trusted for every registry (the hosts' ca entries, --cert-file)
+
+	transport    http.RoundTripper
+	transportErr error // a CA file that does not load; reported by every operation
+}
+
+// NewRemote makes a Remote that logs in with creds, reaches the insecure hosts of a Hosts result over HTTP or
+// unverified TLS, and trusts the CAs named there.
+func NewRemote(creds *Credentials, hosts map[string]resolverconfig.RegistryConfig) Remote {
+	r := Remote{Creds: creds, Insecure: map[string]bool{}}
+	for h, rc := range hosts {
+		if (rc.Insecure != nil && *rc.Insecure) || (rc.PlainHTTP != nil && *rc.PlainHTTP) {
+			r.Insecure[h] = true
+		}
+		r.CAFiles = append(r.CAFiles, rc.RootCAs...)
+	}
+	r.transport, r.transportErr = newHostTransport(r.Insecure, r.CAFiles)
+	return r
+}
+
+// TrustCAs adds CA certificate files (PEM) trusted for every registry, as linuxkit's --cert-file does, and checks
+// that they load.
+func (p *Remote) TrustCAs(files ...string) error {
+	p.CAFiles = append(p.CAFiles, files...)
+	p.transport, p.transportErr = newHostTransport(p.Insecure, p.CAFiles)
+	return p.transportErr
+}
+
 // Puller copies images from registries into the linuxkit cache.
 type Puller struct {
-	Creds    *Credentials
-	Insecure map[string]bool // hosts reached over plain HTTP (127.0.0.1 and localhost always are)
+	Remote
 }
 
 // Pull copies ref (an index with every child, or one image) into cache and names it name, as linuxkit's
@@ -103,7 +137,10 @@ func v1IndexManifest(raw []byte) (*v1.IndexManifest, error) {
 	return idx, nil
 }
 
-func (p *Puller) parse(ref string) (name.Reference, error) {
+func (p *Remote) parse(ref string) (name.Reference, error) {
+	if p.transportErr != nil {
+		return nil, p.transportErr
+	}
 	var opts []name.Option
 	if r, err := name.ParseReference(ref); err == nil && p.Insecure[r.Context().RegistryStr()] {
 		opts = append(opts, name.Insecure)
@@ -115,8 +152,11 @@ func (p *Puller) parse(ref string) (name.Reference, error) {
 	return r, nil
 }
 
-func (p *Puller) options(ctx context.Context) []remote.Option {
+func (p *Remote) options(ctx context.Context) []remote.Option {
 	opts := []remote.Option{remote.WithContext(ctx)}
+	if p.transport != nil {
+		opts = append(opts, remote.WithTransport(p.transport))
+	}
 	if p.Creds != nil {
 		opts = append(opts, remote.WithAuthFromKeychain(keychain{p.Creds}))
 	}
@@ -124,7 +164,10 @@ func (p *Puller) options(ctx context.Context) []remote.Option {
 }
 
 // explain turns registry errors into messages that say what to do.
-func (p *Puller) explain(ref string, err error) error {
+func (p *Remote) explain(ref string, err error) error {
+	if err == nil {
+		return nil
+	}
 	var te *transport.Error
 	if errors.As(err, &te) {
 		switch te.StatusCode {
@@ -133,10 +176,14 @@ func (p *Puller) explain(ref string, err error) error {
 		case 401, 403:
 			where := "nowhere"
 			if p.Creds != nil {
-				where = fmt.Sprint(p.Creds.Sources)
+				where = strings.Join(p.Creds.Sources, ", ")
 			}
-			return fmt.Errorf("%s: the registry refused access (HTTP %d); credentials were looked for in %s: pass "+
-				"--registry-creds <registry>=<user>:<password> or log in with docker or podman", ref, te.StatusCode, where)
+			host := ref
+			if r, err := name.ParseReference(ref); err == nil {
+				host = r.Context().RegistryStr()
+			}
+			return fmt.Errorf("%s: the registry %s refused access (HTTP %d); credentials were looked for in %s: pass "+
+				"--registry-creds <registry>=<user>:<password> or log in with docker or podman", ref, host, te.StatusCode, where)
 		}
 	}
 	return fmt.Errorf("%s: %w", ref, err)
@@ -159,13 +206,7 @@ func (k keychain) Resolve(res authn.Resource) (authn.Authenticator, error) {
 
 // NewPuller makes a Puller that logs in with creds and reaches the insecure hosts of a Hosts result over HTTP.
 func NewPuller(creds *Credentials, hosts map[string]resolverconfig.RegistryConfig) *Puller {
-	p := &Puller{Creds: creds, Insecure: map[string]bool{}}
-	for h, rc := range hosts {
-		if (rc.Insecure != nil && *rc.Insecure) || (rc.PlainHTTP != nil && *rc.PlainHTTP) {
-			p.Insecure[h] = true
-		}
-	}
-	return p
+	return &Puller{NewRemote(creds, hosts)}
 }
 
 // PullWithArchNames pulls ref into the cache under its full name and, for an index, also names each platform's

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"syscall"
 
+	resolverconfig "github.com/moby/buildkit/util/resolver/config"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
@@ -26,10 +27,7 @@ func stateDirFlag() cli.Flag {
 // unsupportedBuildFlags are accepted for linuxkit compatibility but need parts of lkpkg that are not there yet;
 // using them fails clearly instead of silently doing less.
 var unsupportedBuildFlags = map[string]string{
-	"push":    "pushing needs registry support, which this version of lkpkg does not have yet",
-	"nobuild": "--nobuild only makes sense with --push, which needs registry support",
-	"release": "--release only makes sense with --push, which needs registry support",
-	"ssh":     "SSH forwarding into builds is not available yet",
+	"ssh": "SSH forwarding into builds is not available yet",
 }
 
 func pkgBuild(c *cli.Context) error {
@@ -46,6 +44,18 @@ func pkgBuild(c *cli.Context) error {
 	}
 	if c.Bool("force") && c.Bool("pull") {
 		return cli.Exit("--force and --pull cannot be combined", 2)
+	}
+	push := c.Bool("push") || c.Command.Name == "push" // `pkg push` is `pkg build --push`
+	if c.Command.Name == "push" {
+		fmt.Fprintln(c.App.ErrWriter, `Command "push" is deprecated, use 'pkg build --push' instead`) // as linuxkit says
+	}
+	switch {
+	case !push && c.Bool("nobuild"):
+		return cli.Exit("--nobuild only makes sense with --push", 2)
+	case !push && c.String("release") != "":
+		return cli.Exit("--release only makes sense with --push", 2)
+	case c.Bool("nobuild") && (c.Bool("force") || c.Bool("pull")):
+		return cli.Exit("--nobuild cannot be combined with --force or --pull", 2)
 	}
 	loadOpts, err := loaderOptions(c)
 	if err != nil {
@@ -72,6 +82,14 @@ func pkgBuild(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	puller := registry.NewPuller(creds, hosts)
+	if err := puller.TrustCAs(hostOpts.CertFiles...); err != nil {
+		return err
+	}
+	pushReq, err := pushRequest(c, push, creds, hosts, hostOpts.CertFiles)
+	if err != nil {
+		return err
+	}
 	store, err := storeOptions(c)
 	if err != nil {
 		return err
@@ -92,7 +110,7 @@ func pkgBuild(c *cli.Context) error {
 		Credentials:  creds,
 		Pull:         c.Bool("pull"),
 		Precache:     c.Bool("precache-images"),
-		Puller:       registry.NewPuller(creds, hosts),
+		Puller:       puller,
 		Progress:     c.App.ErrWriter,
 		ProgressMode: c.String("progress"),
 		Log:          c.App.ErrWriter,
@@ -115,6 +133,7 @@ func pkgBuild(c *cli.Context) error {
 			ToolRevision:  commit,
 		},
 		Print: func(p *frontend.Package, _ *build.Result) { fmt.Fprintln(c.App.Writer, p.Tag()) },
+		Push:  pushReq,
 	})
 	if err != nil && ctx.Err() != nil && c.Context.Err() == nil {
 		// Interrupted (SIGINT/SIGTERM): the engine has stopped the build's containers; exit as shells expect.
@@ -161,4 +180,21 @@ func checkProgressMode(mode string) error {
 		return nil
 	}
 	return cli.Exit(fmt.Sprintf("--progress %q: use auto, plain, tty, quiet or rawjson", mode), 2)
+}
+
+// pushRequest maps --push, --manifest, --release and --nobuild onto a build.PushRequest (nil without --push).
+func pushRequest(c *cli.Context, push bool, creds *registry.Credentials, hosts map[string]resolverconfig.RegistryConfig, caFiles []string) (*build.PushRequest, error) {
+	if !push {
+		return nil, nil
+	}
+	pusher := registry.NewPusher(creds, hosts, c.App.ErrWriter)
+	if err := pusher.TrustCAs(caFiles...); err != nil {
+		return nil, err
+	}
+	return &build.PushRequest{
+		Pusher:   pusher,
+		ArchTags: c.Bool("manifest"),
+		Release:  c.String("release"),
+		NoBuild:  c.Bool("nobuild"),
+	}, nil
 }

@@ -30,8 +30,10 @@ func cacheCommand() *cli.Command {
 			{Name: "push", Usage: "push images from the cache", ArgsUsage: "<name>...", Flags: []cli.Flag{cacheFlag(),
 				&cli.StringFlag{Name: "remote-name", Usage: "push under this name"},
 				&cli.BoolFlag{Name: "with-arch-tags", Usage: "also push <tag>-<arch> tags"},
-				&cli.BoolFlag{Name: "override", Usage: "overwrite an existing remote tag"}},
-				Action: notYet("lkpkg cache push", "registry support is still being integrated")},
+				&cli.BoolFlag{Name: "override", Usage: "overwrite an existing remote tag"},
+				&cli.StringSliceFlag{Name: "registry-creds", Usage: "registry credentials as <registry>=<user>:<password>"},
+				insecureRegistryFlag()},
+				Action: cachePush},
 		},
 	}
 }

@@ -19,11 +19,15 @@ func cachePull(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	hosts, err := registry.Hosts(registry.HostsOptions{Insecure: c.StringSlice("insecure-registry")})
+	certFiles := flagStrings(c, "cert-file")
+	hosts, err := registry.Hosts(registry.HostsOptions{Insecure: c.StringSlice("insecure-registry"), CertFiles: certFiles})
 	if err != nil {
 		return err
 	}
 	puller := registry.NewPuller(creds, hosts)
+	if err := puller.TrustCAs(certFiles...); err != nil {
+		return err
+	}
 	for _, name := range c.Args().Slice() {
 		if err := puller.PullWithArchNames(c.Context, cache, frontend.ExpandReferenceWithTag(name)); err != nil {
 			return err

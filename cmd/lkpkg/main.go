@@ -81,10 +81,3 @@ func versionCommand() *cli.Command {
 		},
 	}
 }
-
-// notYet is the error of a command that a later release delivers: it says so rather than pretending.
-func notYet(what, when string) cli.ActionFunc {
-	return func(*cli.Context) error {
-		return cli.Exit(fmt.Sprintf("%s is not available in this version of lkpkg: %s", what, when), 3)
-	}
-}

@@ -10,8 +10,6 @@ import (
 	"github.com/lkpkg/lkpkg/frontend"
 )
 
-const pushLater = "pushing needs registry support, which this version of lkpkg does not have yet; `lkpkg pkg build` builds into the linuxkit cache"
-
 func pkgCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "pkg",
@@ -21,16 +19,16 @@ func pkgCommand() *cli.Command {
 			{Name: "build", Usage: "build packages", ArgsUsage: "<dir>...", Flags: append(pkgFlags(), buildFlags()...),
 				Action: pkgBuild},
 			{Name: "push", Usage: "build and push packages (alias of build --push)", ArgsUsage: "<dir>...",
-				Flags: append(pkgFlags(), buildFlags()...), Action: notYet("lkpkg pkg push", pushLater)},
+				Flags: append(pkgFlags(), buildFlags()...), Action: pkgBuild},
 			{Name: "show-tag", Usage: "print the tag of each package", ArgsUsage: "<dir>...",
 				Flags:  append(pkgFlags(), &cli.BoolFlag{Name: "canonical", Usage: "print the full reference (docker.io/...)"}),
 				Action: showTag},
 			{Name: "manifest", Aliases: []string{"index"}, Usage: "rebuild a package's multi-arch index from its per-arch tags in the registry",
-				ArgsUsage: "<dir>", Flags: append(pkgFlags(), &cli.StringFlag{Name: "release", Usage: "also update this release tag"}),
-				Action: notYet("lkpkg pkg manifest", "registry support is still being integrated")},
+				ArgsUsage: "<dir>", Flags: append(pkgFlags(), &cli.StringFlag{Name: "release", Usage: "also update this release tag"}, insecureRegistryFlag()),
+				Action: pkgManifest},
 			{Name: "remote-tag", Usage: "tag a remote image under another name", ArgsUsage: "<from> <to>",
-				Flags:  append(pkgFlags(), &cli.StringFlag{Name: "release", Usage: "unused, accepted for linuxkit compatibility"}),
-				Action: notYet("lkpkg pkg remote-tag", "registry support is still being integrated")},
+				Flags:  append(pkgFlags(), &cli.StringFlag{Name: "release", Usage: "unused, accepted for linuxkit compatibility"}, insecureRegistryFlag()),
+				Action: pkgRemoteTag},
 		},
 	}
 }
@@ -81,7 +79,7 @@ func buildFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "ssh", Usage: "SSH agent socket or keys to expose to the build"},
 		&cli.BoolFlag{Name: "dry-run", Usage: "print what would be built without building"},
 		stateDirFlag(),
-		&cli.StringSliceFlag{Name: "insecure-registry", Usage: "registry (host[:port]) that may be plain HTTP or self-signed; also read from registries.conf"},
+		insecureRegistryFlag(),
 		&cli.BoolFlag{Name: "store", Usage: "also commit the images into containers-storage (podman's store, from storage.conf) as <tag>-<arch>, and <tag> for this host's arch"},
 		&cli.StringFlag{Name: "store-root", Usage: "with --store: graph root of the store (default from storage.conf)"},
 		&cli.StringFlag{Name: "store-runroot", Usage: "with --store: run root of the store (default from storage.conf)"},

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lkpkg/lkpkg/frontend"
+	"github.com/lkpkg/lkpkg/registry"
+)
+
+func insecureRegistryFlag() cli.Flag {
+	return &cli.StringSliceFlag{Name: "insecure-registry",
+		Usage: "registry (host[:port]) that may be plain HTTP or self-signed; also read from registries.conf"}
+}
+
+// newPusher is a registry.Pusher with the credentials and insecure hosts the flags and config files give.
+func newPusher(c *cli.Context) (*registry.Pusher, error) {
+	creds, err := registry.LoadCredentials(flagStrings(c, "registry-creds"))
+	if err != nil {
+		return nil, err
+	}
+	certFiles := flagStrings(c, "cert-file")
+	hosts, err := registry.Hosts(registry.HostsOptions{Insecure: flagStrings(c, "insecure-registry"), CertFiles: certFiles})
+	if err != nil {
+		return nil, err
+	}
+	pusher := registry.NewPusher(creds, hosts, c.App.ErrWriter)
+	return pusher, pusher.TrustCAs(certFiles...)
+}
+
+func pkgManifest(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return cli.Exit("pkg manifest needs exactly one package directory", 2)
+	}
+	opts, err := loaderOptions(c)
+	if err != nil {
+		return err
+	}
+	loader := frontend.NewLoader(opts)
+	defer loader.Close()
+	p, err := loader.Load(c.Args().First())
+	if err != nil {
+		return err
+	}
+	pusher, err := newPusher(c)
+	if err != nil {
+		return err
+	}
+	if err := pusher.PushManifest(c.Context, p.FullTag()); err != nil {
+		return err
+	}
+	if release := c.String("release"); release != "" {
+		rel, err := p.ReleaseTag(release)
+		if err != nil {
+			return err
+		}
+		return pusher.PushManifest(c.Context, frontend.ExpandReference(rel))
+	}
+	return nil
+}
+
+func pkgRemoteTag(c *cli.Context) error {
+	if c.NArg() != 2 {
+		return cli.Exit("pkg remote-tag needs two references: <from> <to>", 2)
+	}
+	pusher, err := newPusher(c)
+	if err != nil {
+		return err
+	}
+	return pusher.RemoteTag(c.Context, frontend.ExpandReferenceWithTag(c.Args().Get(0)),
+		frontend.ExpandReferenceWithTag(c.Args().Get(1)))
+}
+
+func cachePush(c *cli.Context) error {
+	if c.NArg() < 1 {
+		return cli.Exit("cache push needs at least one image name", 2)
+	}
+	remoteName := c.String("remote-name")
+	if remoteName != "" && c.NArg() > 1 {
+		return cli.Exit("--remote-name needs exactly one image name", 2)
+	}
+	cache, err := openCache(c)
+	if err != nil {
+		return err
+	}
+	pusher, err := newPusher(c)
+	if err != nil {
+		return err
+	}
+	for _, arg := range c.Args().Slice() {
+		name, err := cacheName(cache, arg)
+		if err != nil {
+			return err
+		}
+		opts := registry.PushOptions{ArchTags: c.Bool("with-arch-tags"), Override: c.Bool("override")}
+		if remoteName != "" {
+			opts.RemoteName = frontend.ExpandReference(remoteName)
+		}
+		if err := pusher.Push(c.Context, cache, name, opts); err != nil {
+			return fmt.Errorf("pushing %s: %w", name, err)
+		}
+	}
+	return nil
+}

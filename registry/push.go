@@ -1,0 +1,349 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	resolverconfig "github.com/moby/buildkit/util/resolver/config"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/lkpkg/lkpkg/snapshot"
+)
+
+// Pusher copies linuxkit cache entries to registries. What it sends are the cache's own bytes, so every manifest
+// and index keeps the digest BuildKit gave it; blobs and manifests the registry already has (checked with HEAD)
+// are not sent again, and layers of other cache entries named on the same registry are mounted from their
+// repositories when the registry allows.
+type Pusher struct {
+	Remote
+	Log io.Writer // what was pushed, skipped or merged
+}
+
+// NewPusher makes a Pusher that logs in with creds and reaches the insecure hosts of a Hosts result over HTTP.
+func NewPusher(creds *Credentials, hosts map[string]resolverconfig.RegistryConfig, log io.Writer) *Pusher {
+	if log == nil {
+		log = io.Discard
+	}
+	return &Pusher{Remote: NewRemote(creds, hosts), Log: log}
+}
+
+// PushOptions say how Push treats the registry.
+type PushOptions struct {
+	RemoteName string // push under this reference; "" pushes under the cache name
+	ArchTags   bool   // also tag each platform's image manifest <tag>-<arch> (linuxkit's --manifest)
+	Override   bool   // replace a remote tag that differs; false leaves any existing remote tag alone
+}
+
+// Push pushes the cache entry cacheName (an index with its children, or one image) as linuxkit's cache Push does:
+// nothing when the registry already has the same digest; an index is merged with the remote index of the same
+// tag (MergeIndex), so pushes of different architectures from different machines converge; with ArchTags each
+// local platform's image is also tagged <tag>-<arch>.
+func (p *Pusher) Push(ctx context.Context, cache *snapshot.Cache, cacheName string, o PushOptions) error {
+	root, err := cache.FindRoot(cacheName)
+	if err != nil {
+		return err
+	}
+	remoteName := cacheName
+	if o.RemoteName != "" {
+		remoteName = o.RemoteName
+	}
+	ref, err := p.parse(remoteName)
+	if err != nil {
+		return err
+	}
+	existing, err := p.head(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if existing != nil && existing.Digest.String() == root.Digest.String() {
+		fmt.Fprintf(p.Log, "%s already available on remote registry, skipping push\n", remoteName)
+		return nil
+	}
+	if existing != nil && !o.Override {
+		fmt.Fprintf(p.Log, "%s already exists on remote registry (%s), not overriding it\n", remoteName, existing.Digest)
+		return nil
+	}
+	pusher, err := remote.NewPusher(p.options(ctx)...)
+	if err != nil {
+		return err
+	}
+	mounts := p.mountSources(cache, ref.Context())
+	isIndex := isIndexMediaType(root.MediaType)
+	if root.MediaType == "" { // an entry written by a tool that left the media type out: look at the blob
+		_, err := cache.ReadIndex(root.Digest)
+		isIndex = err == nil
+	}
+	if !isIndex {
+		img, err := imageFromCache(cache, root.Digest, root.MediaType)
+		if err != nil {
+			return err
+		}
+		if err := pusher.Push(ctx, ref, mountingImage{img, mounts}); err != nil {
+			return p.explain(remoteName, err)
+		}
+		fmt.Fprintf(p.Log, "Pushed %s (%s)\n", remoteName, root.Digest)
+		return nil
+	}
+
+	local, err := cache.ReadIndex(root.Digest)
+	if err != nil {
+		return err
+	}
+	for _, child := range local.Manifests {
+		if err := p.pushChild(ctx, pusher, cache, ref.Context(), child, mounts); err != nil {
+			return err
+		}
+	}
+	raw, err := cache.ReadBlob(root.Digest)
+	if err != nil {
+		return err
+	}
+	pushIndex := true
+	if existing != nil && existing.MediaType.IsIndex() {
+		remoteIdx, err := p.getIndex(ctx, ref)
+		if err != nil {
+			return err
+		}
+		merged, unchanged := MergeIndex(local, remoteIdx)
+		if unchanged {
+			fmt.Fprintf(p.Log, "%s on the remote registry already holds every local platform, leaving it as it is\n", remoteName)
+			pushIndex = false
+		} else if raw, err = json.Marshal(merged); err != nil {
+			return err
+		}
+	}
+	if pushIndex {
+		if err := pusher.Push(ctx, ref, rawManifest{raw, indexMediaType(root.MediaType)}); err != nil {
+			return p.explain(remoteName, err)
+		}
+		fmt.Fprintf(p.Log, "Pushed %s (%s)\n", remoteName, digest.FromBytes(raw))
+	}
+	if tag, ok := ref.(name.Tag); ok && o.ArchTags {
+		return p.pushArchTags(ctx, pusher, cache, tag, local)
+	}
+	return nil
+}
+
+// pushChild pushes one child of an index, by digest, with its blobs (or, for a nested index, its children).
+func (p *Pusher) pushChild(ctx context.Context, pusher *remote.Pusher, cache *snapshot.Cache, repo name.Repository, child ocispec.Descriptor, mounts map[v1.Hash]name.Repository) error {
+	ref := repo.Digest(child.Digest.String())
+	if !cache.HasBlob(child.Digest) {
+		return fmt.Errorf("pushing %s: its manifest %s is not in the cache (pull or rebuild it)", repo, child.Digest)
+	}
+	if isIndexMediaType(child.MediaType) {
+		idx, err := cache.ReadIndex(child.Digest)
+		if err != nil {
+			return err
+		}
+		for _, c := range idx.Manifests {
+			if err := p.pushChild(ctx, pusher, cache, repo, c, mounts); err != nil {
+				return err
+			}
+		}
+		raw, err := cache.ReadBlob(child.Digest)
+		if err != nil {
+			return err
+		}
+		return p.explain(ref.String(), pusher.Push(ctx, ref, rawManifest{raw, types.MediaType(child.MediaType)}))
+	}
+	img, err := imageFromCache(cache, child.Digest, child.MediaType)
+	if err != nil {
+		return err
+	}
+	return p.explain(ref.String(), pusher.Push(ctx, ref, mountingImage{img, mounts}))
+}
+
+// pushArchTags tags each runnable platform's image manifest of the local index <tag>-<arch>, never
+// <tag>-unknown (attestations).
+func (p *Pusher) pushArchTags(ctx context.Context, pusher *remote.Pusher, cache *snapshot.Cache, tag name.Tag, local ocispec.Index) error {
+	for _, child := range local.Manifests {
+		if isAttestation(child) || child.Platform.Architecture == "" || child.Platform.Architecture == "unknown" ||
+			!isManifestMediaType(child.MediaType) {
+			continue
+		}
+		img, err := imageFromCache(cache, child.Digest, child.MediaType)
+		if err != nil {
+			return err
+		}
+		archTag := tag.Context().Tag(tag.TagStr() + "-" + child.Platform.Architecture)
+		if err := pusher.Push(ctx, archTag, img); err != nil {
+			return p.explain(archTag.String(), err)
+		}
+		fmt.Fprintf(p.Log, "Tagged %s (%s)\n", archTag, child.Digest)
+	}
+	return nil
+}
+
+// head returns the registry's descriptor of ref, or nil when the registry does not have it.
+func (p *Remote) head(ctx context.Context, ref name.Reference) (*v1.Descriptor, error) {
+	d, err := remote.Head(ref, p.options(ctx)...)
+	var te *transport.Error
+	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, p.explain(ref.String(), err)
+	}
+	return d, nil
+}
+
+// getIndex fetches and parses the index ref names.
+func (p *Remote) getIndex(ctx context.Context, ref name.Reference) (ocispec.Index, error) {
+	var idx ocispec.Index
+	d, err := remote.Get(ref, p.options(ctx)...)
+	if err != nil {
+		return idx, p.explain(ref.String(), err)
+	}
+	if err := json.Unmarshal(d.Manifest, &idx); err != nil {
+		return idx, fmt.Errorf("%s: the registry's index does not parse: %w", ref, err)
+	}
+	return idx, nil
+}
+
+// ManifestPlatforms are the platforms whose <tag>-<arch> tags PushManifest looks for, as linuxkit's does.
+var ManifestPlatforms = []ocispec.Platform{
+	{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64"}, {OS: "linux", Architecture: "s390x"},
+	{OS: "linux", Architecture: "riscv64"}, {OS: "linux", Architecture: "ppc64le"},
+}
+
+// PushManifest rebuilds the multi-arch index ref from the per-arch tags <tag>-<arch> in the registry alone (no
+// cache), merges it with the index already under ref, and pushes it only if that changes it
+// (`linuxkit pkg manifest`).
+func (p *Pusher) PushManifest(ctx context.Context, refName string) error {
+	ref, err := p.parse(refName)
+	if err != nil {
+		return err
+	}
+	tag, ok := ref.(name.Tag)
+	if !ok {
+		return fmt.Errorf("%s: pkg manifest needs a tag, not a digest", refName)
+	}
+	local := ocispec.Index{MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{}}
+	local.SchemaVersion = 2
+	for _, pl := range ManifestPlatforms {
+		archTag := tag.Context().Tag(tag.TagStr() + "-" + pl.Architecture)
+		d, err := p.head(ctx, archTag)
+		if err != nil {
+			return err
+		}
+		if d == nil {
+			fmt.Fprintf(p.Log, "%s is not in the registry; %s/%s left out of the index\n", archTag, pl.OS, pl.Architecture)
+			continue
+		}
+		if d.MediaType.IsIndex() {
+			return fmt.Errorf("%s is an index; per-arch tags must name image manifests", archTag)
+		}
+		local.Manifests = append(local.Manifests, ocispec.Descriptor{MediaType: string(d.MediaType),
+			Digest: digest.Digest(d.Digest.String()), Size: d.Size, Platform: &pl})
+	}
+	if len(local.Manifests) == 0 {
+		return fmt.Errorf("no per-arch tags %s-<arch> in the registry: nothing to make an index of", refName)
+	}
+	raw, err := json.Marshal(local)
+	if err != nil {
+		return err
+	}
+	existing, err := p.head(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if existing != nil && existing.MediaType.IsIndex() {
+		remoteIdx, err := p.getIndex(ctx, ref)
+		if err != nil {
+			return err
+		}
+		merged, unchanged := MergeIndex(local, remoteIdx)
+		if unchanged {
+			fmt.Fprintf(p.Log, "%s is up to date (%s)\n", refName, existing.Digest)
+			return nil
+		}
+		if raw, err = json.Marshal(merged); err != nil {
+			return err
+		}
+	}
+	if existing != nil && existing.Digest.String() == digest.FromBytes(raw).String() {
+		fmt.Fprintf(p.Log, "%s is up to date (%s)\n", refName, existing.Digest)
+		return nil
+	}
+	if err := remote.Put(ref, rawManifest{raw, types.OCIImageIndex}, p.options(ctx)...); err != nil {
+		return p.explain(refName, err)
+	}
+	fmt.Fprintf(p.Log, "Pushed %s (%s)\n", refName, digest.FromBytes(raw))
+	return nil
+}
+
+// RemoteTag makes to name what from names in the registry (`linuxkit pkg remote-tag`): in the same repository the
+// manifest is PUT again under the new tag; across repositories everything is copied (every platform of an index),
+// with blobs mounted from the source repository where the registry allows. Nothing happens when to already names
+// the same digest.
+func (p *Pusher) RemoteTag(ctx context.Context, from, to string) error {
+	fromRef, err := p.parse(from)
+	if err != nil {
+		return err
+	}
+	toRef, err := p.parse(to)
+	if err != nil {
+		return err
+	}
+	src, err := remote.Get(fromRef, p.options(ctx)...)
+	if err != nil {
+		return p.explain(from, err)
+	}
+	existing, err := p.head(ctx, toRef)
+	if err != nil {
+		return err
+	}
+	if existing != nil && existing.Digest == src.Digest {
+		fmt.Fprintf(p.Log, "%s already is %s (%s), nothing to do\n", to, from, src.Digest)
+		return nil
+	}
+	if fromRef.Context() == toRef.Context() {
+		err = remote.Put(toRef, rawManifest{src.Manifest, src.MediaType}, p.options(ctx)...)
+	} else {
+		var pusher *remote.Pusher
+		if pusher, err = remote.NewPusher(p.options(ctx)...); err != nil {
+			return err
+		}
+		if src.MediaType.IsIndex() {
+			var idx v1.ImageIndex
+			if idx, err = src.ImageIndex(); err == nil {
+				err = pusher.Push(ctx, toRef, idx)
+			}
+		} else {
+			var img v1.Image
+			if img, err = src.Image(); err == nil {
+				err = pusher.Push(ctx, toRef, img)
+			}
+		}
+	}
+	if err != nil {
+		return p.explain(to, err)
+	}
+	fmt.Fprintf(p.Log, "Tagged %s as %s (%s)\n", from, to, src.Digest)
+	return nil
+}
+
+func isIndexMediaType(mt string) bool {
+	return mt == ocispec.MediaTypeImageIndex || mt == snapshot.MediaTypeDockerManifestList
+}
+
+func isManifestMediaType(mt string) bool {
+	return mt == ocispec.MediaTypeImageManifest || mt == snapshot.MediaTypeDockerManifest
+}
+
+func indexMediaType(mt string) types.MediaType {
+	if mt == "" {
+		return types.OCIImageIndex
+	}
+	return types.MediaType(mt)
+}

@@ -1,0 +1,53 @@
+package registry
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+)
+
+// hostTransport sends requests for insecure hosts through a transport that does not verify certificates (those
+// hosts may also be reached over plain HTTP), and every other request through one that trusts the system CAs plus
+// the extra ones lkpkg was given (--cert-file, a buildkitd.toml's ca).
+type hostTransport struct {
+	secure, insecure http.RoundTripper
+	insecureHosts    map[string]bool
+}
+
+func (t *hostTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	host := r.URL.Host
+	hostname, _, err := net.SplitHostPort(host)
+	if err != nil {
+		hostname = host
+	}
+	if t.insecureHosts[host] || t.insecureHosts[hostname] {
+		return t.insecure.RoundTrip(r)
+	}
+	return t.secure.RoundTrip(r)
+}
+
+// newHostTransport trusts caFiles (PEM) in addition to the system's CAs, for every registry, as linuxkit's
+// --cert-file does.
+func newHostTransport(insecureHosts map[string]bool, caFiles []string) (*hostTransport, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	for _, f := range caFiles {
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("CA certificate: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CA certificate %s: no PEM certificate in it", f)
+		}
+	}
+	secure := http.DefaultTransport.(*http.Transport).Clone()
+	secure.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	insecure := http.DefaultTransport.(*http.Transport).Clone()
+	insecure.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // only for hosts marked insecure
+	return &hostTransport{secure: secure, insecure: insecure, insecureHosts: insecureHosts}, nil
+}
