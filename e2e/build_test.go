@@ -19,7 +19,7 @@ import (
 // buildEnv is a package repository, a linuxkit cache holding the bundled busybox:fixture base image, and an
 // engine state directory.
 type buildEnv struct {
-	t     *testing.T
+	t     testing.TB
 	repo  *gittest.Repo
 	cache string
 	state string
@@ -28,7 +28,7 @@ type buildEnv struct {
 // fixtureTar is the bundled base image as a tar, made once.
 var fixtureTar string
 
-func newBuildEnv(t *testing.T) *buildEnv {
+func newBuildEnv(t testing.TB) *buildEnv {
 	t.Helper()
 	e := &buildEnv{t: t, repo: gittest.New(t), cache: filepath.Join(t.TempDir(), "cache"), state: sharedState}
 	e.importFixture(e.cache)
@@ -505,7 +505,7 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-func waitFor(t *testing.T, cond func() bool, limit time.Duration) {
+func waitFor(t testing.TB, cond func() bool, limit time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for !cond() {

@@ -60,7 +60,7 @@ type result struct {
 }
 
 // lkpkg runs the binary in dir with extra environment entries.
-func lkpkg(t *testing.T, dir string, env []string, args ...string) result {
+func lkpkg(t testing.TB, dir string, env []string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(lkpkgBin, args...)
 	cmd.Dir = dir
@@ -81,7 +81,7 @@ func lkpkg(t *testing.T, dir string, env []string, args ...string) result {
 }
 
 // mustLkpkg runs lkpkg and fails the test unless it succeeds.
-func mustLkpkg(t *testing.T, dir string, env []string, args ...string) string {
+func mustLkpkg(t testing.TB, dir string, env []string, args ...string) string {
 	t.Helper()
 	r := lkpkg(t, dir, env, args...)
 	if r.code != 0 {
