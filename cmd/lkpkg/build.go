@@ -1,13 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/signal"
 	"runtime"
 	"syscall"
 
-	resolverconfig "github.com/moby/buildkit/util/resolver/config"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
@@ -31,47 +31,97 @@ var unsupportedBuildFlags = map[string]string{
 }
 
 func pkgBuild(c *cli.Context) error {
+	push, err := checkBuildFlags(c)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	b, req, err := newBuild(ctx, c, push)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	err = b.Run(ctx, *req)
+	if err != nil && ctx.Err() != nil && c.Context.Err() == nil {
+		// Interrupted (SIGINT/SIGTERM): the engine has stopped the build's containers; exit as shells expect.
+		return cli.Exit(fmt.Sprintf("interrupted: %v", err), 130)
+	}
+	return err
+}
+
+// checkBuildFlags refuses flag combinations that cannot work, before anything is read or built, and says whether
+// this is a push (`pkg push` is `pkg build --push`).
+func checkBuildFlags(c *cli.Context) (push bool, err error) {
 	if c.NArg() < 1 {
-		return cli.Exit("pkg build needs at least one package directory", 2)
+		return false, cli.Exit("pkg build needs at least one package directory", 2)
 	}
 	for name, why := range unsupportedBuildFlags {
 		if setIn(c, name) != nil {
-			return cli.Exit(fmt.Sprintf("--%s: %s", name, why), 3)
+			return false, cli.Exit(fmt.Sprintf("--%s: %s", name, why), 3)
 		}
 	}
 	if err := checkProgressMode(c.String("progress")); err != nil {
-		return err
+		return false, err
 	}
-	if c.Bool("force") && c.Bool("pull") {
-		return cli.Exit("--force and --pull cannot be combined", 2)
-	}
-	push := c.Bool("push") || c.Command.Name == "push" // `pkg push` is `pkg build --push`
+	push = c.Bool("push") || c.Command.Name == "push"
 	if c.Command.Name == "push" {
 		fmt.Fprintln(c.App.ErrWriter, `Command "push" is deprecated, use 'pkg build --push' instead`) // as linuxkit says
 	}
 	switch {
+	case c.Bool("force") && c.Bool("pull"):
+		return false, cli.Exit("--force and --pull cannot be combined", 2)
 	case !push && c.Bool("nobuild"):
-		return cli.Exit("--nobuild only makes sense with --push", 2)
+		return false, cli.Exit("--nobuild only makes sense with --push", 2)
 	case !push && c.String("release") != "":
-		return cli.Exit("--release only makes sense with --push", 2)
+		return false, cli.Exit("--release only makes sense with --push", 2)
 	case c.Bool("nobuild") && (c.Bool("force") || c.Bool("pull")):
-		return cli.Exit("--nobuild cannot be combined with --force or --pull", 2)
+		return false, cli.Exit("--nobuild cannot be combined with --force or --pull", 2)
 	}
+	return push, nil
+}
+
+// newBuild maps the flags onto a Builder and the request it runs.
+func newBuild(ctx context.Context, c *cli.Context, push bool) (*build.Builder, *build.Request, error) {
 	loadOpts, err := loaderOptions(c)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	cacheDir, err := cacheDir(c)
+	cache, err := openCache(c)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	cache, err := snapshot.OpenCache(cacheDir)
+	opts, err := builderOptions(ctx, c)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
+	pushReq, err := pushRequest(c, push, opts.Credentials, opts.Registry)
+	if err != nil {
+		return nil, nil, err
+	}
+	req := &build.Request{
+		Dirs: c.Args().Slice(),
+		Load: loadOpts,
+		Plan: frontend.BuildOptions{
+			Platforms:     c.String("platforms"),
+			SkipPlatforms: c.String("skip-platforms"),
+			Dockerfile:    c.String("dockerfile"),
+			BuildArgFiles: c.StringSlice("build-arg-file"),
+			Environ:       os.Environ(),
+			ToolVersion:   version,
+			ToolRevision:  commit,
+		},
+		Print: func(p *frontend.Package, _ *build.Result) { fmt.Fprintln(c.App.Writer, p.Tag()) },
+		Push:  pushReq,
+	}
+	return build.New(cache, opts), req, nil
+}
+
+// builderOptions maps the engine, registry, output and progress flags.
+func builderOptions(ctx context.Context, c *cli.Context) (build.Options, error) {
 	creds, err := registry.LoadCredentials(flagStrings(c, "registry-creds"))
 	if err != nil {
-		return err
+		return build.Options{}, err
 	}
 	hostOpts := registry.HostsOptions{
 		Insecure:      c.StringSlice("insecure-registry"),
@@ -80,29 +130,23 @@ func pkgBuild(c *cli.Context) error {
 	}
 	hosts, err := registry.Hosts(hostOpts)
 	if err != nil {
-		return err
+		return build.Options{}, err
 	}
 	puller := registry.NewPuller(creds, hosts)
 	if err := puller.TrustCAs(hostOpts.CertFiles...); err != nil {
-		return err
-	}
-	pushReq, err := pushRequest(c, push, creds, hosts, hostOpts.CertFiles)
-	if err != nil {
-		return err
+		return build.Options{}, err
 	}
 	store, err := storeOptions(c)
 	if err != nil {
-		return err
+		return build.Options{}, err
 	}
-	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	var docker *snapshot.DockerDaemon
 	if c.Bool("docker") {
 		if docker, err = snapshot.ConnectDocker(ctx, snapshot.DockerHost()); err != nil {
-			return err
+			return build.Options{}, err
 		}
 	}
-	b := build.New(cache, build.Options{
+	return build.Options{
 		Force:        c.Bool("force"),
 		IgnoreCached: c.Bool("ignore-cached"),
 		Engine:       executor.Options{StateDir: flagString(c, "state-dir"), Messages: c.App.ErrWriter},
@@ -118,28 +162,7 @@ func pkgBuild(c *cli.Context) error {
 		Docker:       docker,
 		DryRun:       c.Bool("dry-run"),
 		Store:        store,
-	})
-	defer b.Close()
-	err = b.Run(ctx, build.Request{
-		Dirs: c.Args().Slice(),
-		Load: loadOpts,
-		Plan: frontend.BuildOptions{
-			Platforms:     c.String("platforms"),
-			SkipPlatforms: c.String("skip-platforms"),
-			Dockerfile:    c.String("dockerfile"),
-			BuildArgFiles: c.StringSlice("build-arg-file"),
-			Environ:       os.Environ(),
-			ToolVersion:   version,
-			ToolRevision:  commit,
-		},
-		Print: func(p *frontend.Package, _ *build.Result) { fmt.Fprintln(c.App.Writer, p.Tag()) },
-		Push:  pushReq,
-	})
-	if err != nil && ctx.Err() != nil && c.Context.Err() == nil {
-		// Interrupted (SIGINT/SIGTERM): the engine has stopped the build's containers; exit as shells expect.
-		return cli.Exit(fmt.Sprintf("interrupted: %v", err), 130)
-	}
-	return err
+	}, nil
 }
 
 // storeOptions maps --store, --store-root and --store-runroot; nil when the images stay in the cache only.
@@ -183,12 +206,16 @@ func checkProgressMode(mode string) error {
 }
 
 // pushRequest maps --push, --manifest, --release and --nobuild onto a build.PushRequest (nil without --push).
-func pushRequest(c *cli.Context, push bool, creds *registry.Credentials, hosts map[string]resolverconfig.RegistryConfig, caFiles []string) (*build.PushRequest, error) {
+func pushRequest(c *cli.Context, push bool, creds *registry.Credentials, hostOpts registry.HostsOptions) (*build.PushRequest, error) {
 	if !push {
 		return nil, nil
 	}
+	hosts, err := registry.Hosts(hostOpts)
+	if err != nil {
+		return nil, err
+	}
 	pusher := registry.NewPusher(creds, hosts, c.App.ErrWriter)
-	if err := pusher.TrustCAs(caFiles...); err != nil {
+	if err := pusher.TrustCAs(hostOpts.CertFiles...); err != nil {
 		return nil, err
 	}
 	return &build.PushRequest{
