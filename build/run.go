@@ -26,6 +26,8 @@ type PushRequest struct {
 	Pusher   *registry.Pusher
 	ArchTags bool   // also push <tag>-<arch> tags (--manifest)
 	Release  string // also push the package as <org>/<image>:<Release>, never replacing an existing one
+	// ReleaseFromGitTag takes each package's release from the one git tag on its repository's HEAD.
+	ReleaseFromGitTag bool
 	NoBuild  bool   // push what the cache holds without building
 }
 
@@ -54,6 +56,10 @@ func (b *Builder) Run(ctx context.Context, req Request) error {
 		}
 		plans = append(plans, plan)
 	}
+	releases, err := releases(loader, pkgs, req.Push)
+	if err != nil {
+		return err
+	}
 	if err := b.OpenStore(); err != nil {
 		return err
 	}
@@ -70,7 +76,7 @@ func (b *Builder) Run(ctx context.Context, req Request) error {
 			return err
 		}
 		if req.Push != nil && !b.opts.DryRun {
-			if err := b.push(ctx, plan, req.Push); err != nil {
+			if err := b.push(ctx, plan, req.Push, releases[i]); err != nil {
 				return err
 			}
 		}
@@ -81,9 +87,28 @@ func (b *Builder) Run(ctx context.Context, req Request) error {
 	return nil
 }
 
+// releases is each package's release tag: --release for all, or its repository's tag with --release-from-git-tag.
+func releases(loader *frontend.Loader, pkgs []*frontend.Package, req *PushRequest) ([]string, error) {
+	out := make([]string, len(pkgs))
+	if req == nil {
+		return out, nil
+	}
+	for i, p := range pkgs {
+		out[i] = req.Release
+		if req.ReleaseFromGitTag {
+			tag, err := loader.ReleaseFromGitTag(p)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = tag
+		}
+	}
+	return out, nil
+}
+
 // push pushes a built (or, with NoBuild, cached) package and its release tag, with linuxkit's messages and rules:
 // a dirty package is never pushed, a release tag is never overwritten.
-func (b *Builder) push(ctx context.Context, plan *frontend.BuildPlan, req *PushRequest) error {
+func (b *Builder) push(ctx context.Context, plan *frontend.BuildPlan, req *PushRequest, release string) error {
 	pkg := plan.Package
 	if len(plan.Platforms) == 0 {
 		return nil
@@ -97,8 +122,8 @@ func (b *Builder) push(ctx context.Context, plan *frontend.BuildPlan, req *PushR
 	tag := pkg.FullTag()
 	root, err := b.cache.FindRoot(tag)
 	if errors.Is(err, snapshot.ErrNotFound) {
-		if req.Release != "" {
-			return fmt.Errorf("cannot release %s as %s: it is not in the cache (build it first)", pkg.Tag(), req.Release)
+		if release != "" {
+			return fmt.Errorf("cannot release %s as %s: it is not in the cache (build it first)", pkg.Tag(), release)
 		}
 		fmt.Fprintf(b.opts.Log, "%s: No new platforms to push, skipping.\n", pkg.Tag())
 		return nil
@@ -109,11 +134,11 @@ func (b *Builder) push(ctx context.Context, plan *frontend.BuildPlan, req *PushR
 	if err := req.Pusher.Push(ctx, b.cache, tag, registry.PushOptions{ArchTags: req.ArchTags, Override: true}); err != nil {
 		return fmt.Errorf("pushing %s: %w", pkg.Tag(), err)
 	}
-	if req.Release == "" {
+	if release == "" {
 		fmt.Fprintf(b.opts.Log, "Build and push of %q complete\n", pkg.Tag())
 		return nil
 	}
-	relTag, err := pkg.ReleaseTag(req.Release)
+	relTag, err := pkg.ReleaseTag(release)
 	if err != nil {
 		return err
 	}

@@ -201,6 +201,23 @@ func TestPushTwoArchAndRepush(t *testing.T) {
 		}
 	})
 
+	t.Run("release from the git tag, only when asked", func(t *testing.T) {
+		e.repo.Git("tag", "v2.0")
+		e.mustBuild(env, "--push", "--registry-creds", reg.creds(), "pkg/p")
+		if got := reg.digest(t, reg.host+"/lk/p:v2.0"); got != "" {
+			t.Fatalf("a git tag became a release without --release-from-git-tag: %s", got)
+		}
+		e.mustBuild(env, "--push", "--release-from-git-tag", "--registry-creds", reg.creds(), "pkg/p")
+		if got, want := reg.digest(t, reg.host+"/lk/p:v2.0"), e.rawDigest(tag); got != want {
+			t.Errorf("release from git tag %s, want %s", got, want)
+		}
+		e.repo.Git("tag", "v2.0.1")
+		r := e.build(env, "--push", "--release-from-git-tag", "--registry-creds", reg.creds(), "pkg/p")
+		if r.code == 0 || !strings.Contains(r.stderr, "HEAD has several tags (v2.0, v2.0.1)") {
+			t.Errorf("two tags on HEAD: exit %d\n%s", r.code, tail(r.stderr, 5))
+		}
+	})
+
 	t.Run("remote-tag", func(t *testing.T) {
 		same := reg.host + "/lk/p:latest"
 		mustLkpkg(t, e.repo.Dir, env, "pkg", "remote-tag", "--registry-creds", reg.creds(), tag, same)

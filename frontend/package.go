@@ -315,3 +315,28 @@ func (l *Loader) renderTag(p *Package) error {
 	}
 	return nil
 }
+
+// ReleaseFromGitTag is the release named by the one git tag on HEAD of the package's repository, for
+// --release-from-git-tag. linuxkit turns any tag on HEAD into a release silently; lkpkg does it only when asked,
+// and refuses when there is no tag or more than one.
+func (l *Loader) ReleaseFromGitTag(p *Package) (string, error) {
+	if !p.InGit {
+		return "", fmt.Errorf("%s: --release-from-git-tag needs the package in git", p.Dir)
+	}
+	repo, err := l.repos.Open(p.Dir)
+	if err != nil {
+		return "", err
+	}
+	tags, err := repo.TagsAtHead()
+	if err != nil {
+		return "", err
+	}
+	switch len(tags) {
+	case 0:
+		return "", fmt.Errorf("%s: --release-from-git-tag: HEAD has no git tag; tag it or pass --release", p.Dir)
+	case 1:
+		return tags[0], nil
+	}
+	return "", fmt.Errorf("%s: --release-from-git-tag: HEAD has several tags (%s); pass --release with the one to use",
+		p.Dir, strings.Join(tags, ", "))
+}

@@ -73,8 +73,10 @@ func checkBuildFlags(c *cli.Context) (push bool, err error) {
 		return false, cli.Exit("--force and --pull cannot be combined", 2)
 	case !push && c.Bool("nobuild"):
 		return false, cli.Exit("--nobuild only makes sense with --push", 2)
-	case !push && c.String("release") != "":
-		return false, cli.Exit("--release only makes sense with --push", 2)
+	case !push && (c.String("release") != "" || c.Bool("release-from-git-tag")):
+		return false, cli.Exit("--release and --release-from-git-tag only make sense with --push", 2)
+	case c.String("release") != "" && c.Bool("release-from-git-tag"):
+		return false, cli.Exit("--release and --release-from-git-tag cannot be combined", 2)
 	case c.Bool("nobuild") && (c.Bool("force") || c.Bool("pull")):
 		return false, cli.Exit("--nobuild cannot be combined with --force or --pull", 2)
 	}
@@ -219,9 +221,10 @@ func pushRequest(c *cli.Context, push bool, creds *registry.Credentials, hostOpt
 		return nil, err
 	}
 	return &build.PushRequest{
-		Pusher:   pusher,
-		ArchTags: c.Bool("manifest"),
-		Release:  c.String("release"),
-		NoBuild:  c.Bool("nobuild"),
+		Pusher:            pusher,
+		ArchTags:          c.Bool("manifest"),
+		Release:           c.String("release"),
+		ReleaseFromGitTag: c.Bool("release-from-git-tag"),
+		NoBuild:           c.Bool("nobuild"),
 	}, nil
 }

@@ -70,6 +70,7 @@ func buildFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "builder-restart", Usage: "accepted for linuxkit compatibility; ignored"},
 		&cli.BoolFlag{Name: "precache-images", Usage: "pull FROM images into the linuxkit cache before building"},
 		&cli.StringFlag{Name: "release", Usage: "release version tag (with --push)"},
+		&cli.BoolFlag{Name: "release-from-git-tag", Usage: "with --push: release under the one git tag on HEAD (linuxkit does this silently; lkpkg only when asked)"},
 		&cli.BoolFlag{Name: "nobuild", Usage: "with --push: push what is in the cache without building"},
 		&cli.BoolFlag{Name: "manifest", Value: true, Usage: "push the per-arch <tag>-<arch> tags too"},
 		&cli.StringFlag{Name: "sbom-scanner", Usage: "SBOM generator image, or \"false\" for none"},

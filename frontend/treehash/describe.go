@@ -45,3 +45,12 @@ func (r *Repo) loadDescription() (Description, error) {
 	}
 	return d, nil
 }
+
+// TagsAtHead lists the tags pointing at HEAD, sorted.
+func (r *Repo) TagsAtHead() ([]string, error) {
+	out, err := r.rs.run(r.top, "tag", "--list", "--points-at", "HEAD")
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing tags at HEAD: %w", r.top, err)
+	}
+	return strings.Fields(string(out)), nil
+}
