@@ -437,3 +437,30 @@ func BenchmarkPush(b *testing.B) {
 	b.ReportMetric(lk.Seconds()/skopeo.Seconds(), "lkpkg/skopeo")
 	b.ReportMetric(repush.Seconds()/float64(b.N), "repush-s")
 }
+
+func TestCacheCleanPublishedOnly(t *testing.T) {
+	reg := newPushRegistry(t)
+	e := newBuildEnv(t)
+	env := noCredsEnv(t)
+	e.pkg("pkg/pub", "image: pub\norg: "+reg.host+"/lk\narches: [amd64]\n", pushDockerfile)
+	e.pkg("pkg/local", "image: local\norg: "+reg.host+"/lk\narches: [amd64]\n", pushDockerfile+"RUN true\n")
+	e.mustBuild(env, "--push", "--registry-creds", reg.creds(), "pkg/pub")
+	e.mustBuild(env, "pkg/local")
+	pub, local := e.tag("pkg/pub"), e.tag("pkg/local")
+	mustLkpkg(t, e.repo.Dir, env, "--cache", e.cache, "cache", "clean", "--published-only", "--registry-creds", reg.creds())
+	ls := mustLkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "cache", "ls")
+	for _, gone := range []string{pub + "\t", pub + "-amd64\t"} {
+		if strings.Contains(ls, gone) {
+			t.Errorf("published %q still in the cache:\n%s", gone, ls)
+		}
+	}
+	for _, kept := range []string{local + "\t", local + "-amd64\t", "busybox:fixture\t"} {
+		if !strings.Contains(ls, kept) {
+			t.Errorf("unpublished %q was removed:\n%s", kept, ls)
+		}
+	}
+	// The local package's blobs (shared base layer included) are intact: it still exports.
+	if got := e.file(local, "amd64", "arch"); got != "x86_64\n" {
+		t.Errorf("kept entry after clean: %q", got)
+	}
+}

@@ -3,7 +3,9 @@ package main
 import "github.com/urfave/cli/v2"
 
 func cacheCommand() *cli.Command {
-	published := &cli.BoolFlag{Name: "published-only", Usage: "only remove images that are also in the registry"}
+	published := &cli.BoolFlag{Name: "published-only", Usage: "only remove images the registry has with the same digest"}
+	registryFlags := []cli.Flag{&cli.StringSliceFlag{Name: "registry-creds", Usage: "registry credentials as <registry>=<user>:<password>"},
+		insecureRegistryFlag()}
 	return &cli.Command{
 		Name:  "cache",
 		Usage: "manage the linuxkit cache (an OCI image layout)",
@@ -11,9 +13,9 @@ func cacheCommand() *cli.Command {
 		Subcommands: []*cli.Command{
 			{Name: "ls", Usage: "list images in the cache", Flags: []cli.Flag{cacheFlag()},
 				Action: cacheLs},
-			{Name: "rm", Usage: "remove images from the cache", ArgsUsage: "<name>...", Flags: []cli.Flag{cacheFlag(), published},
+			{Name: "rm", Usage: "remove images from the cache", ArgsUsage: "<name>...", Flags: append([]cli.Flag{cacheFlag(), published}, registryFlags...),
 				Action: cacheRm},
-			{Name: "clean", Usage: "empty the cache", Flags: []cli.Flag{cacheFlag(), published},
+			{Name: "clean", Usage: "empty the cache", Flags: append([]cli.Flag{cacheFlag(), published}, registryFlags...),
 				Action: cacheClean},
 			{Name: "export", Usage: "export an image from the cache", ArgsUsage: "<name>", Flags: []cli.Flag{cacheFlag(),
 				&cli.StringFlag{Name: "platform", Usage: "platform to export (default linux/<host arch>)"},

@@ -41,9 +41,6 @@ func cacheName(cache *snapshot.Cache, arg string) (string, error) {
 	return cache.FindName(arg, frontend.ExpandReferenceWithTag(arg))
 }
 
-var errPublishedOnly = cli.Exit("--published-only compares with the registry, which needs registry support "+
-	"that this version of lkpkg does not have yet; remove images by name with `lkpkg cache rm`", 3)
-
 func cacheLs(c *cli.Context) error {
 	cache, err := openCache(c)
 	if err != nil {
@@ -66,9 +63,6 @@ func cacheLs(c *cli.Context) error {
 }
 
 func cacheRm(c *cli.Context) error {
-	if c.Bool("published-only") {
-		return errPublishedOnly
-	}
 	if c.NArg() == 0 {
 		return cli.Exit("cache rm: give at least one image name (see `lkpkg cache ls`)", 2)
 	}
@@ -89,18 +83,44 @@ func cacheRm(c *cli.Context) error {
 	if len(errs) > 0 {
 		return fmt.Errorf("nothing removed: %w", errors.Join(errs...))
 	}
+	return removeFromCache(c, cache, names)
+}
+
+// removeFromCache removes names, or with --published-only just those the registry has with the same digest.
+func removeFromCache(c *cli.Context, cache *snapshot.Cache, names []string) error {
+	if c.Bool("published-only") {
+		pusher, err := newPusher(c)
+		if err != nil {
+			return err
+		}
+		published, unchecked, err := pusher.Published(c.Context, cache, names)
+		if err != nil {
+			return err
+		}
+		for _, u := range unchecked {
+			fmt.Fprintf(c.App.ErrWriter, "Keeping (cannot check the registry): %v\n", u)
+		}
+		names = published
+	}
+	for _, n := range names {
+		fmt.Fprintf(c.App.ErrWriter, "Removing %s\n", n)
+	}
 	return cache.Remove(names...)
 }
 
 func cacheClean(c *cli.Context) error {
-	if c.Bool("published-only") {
-		return errPublishedOnly
-	}
 	cache, err := openCache(c)
 	if err != nil {
 		return err
 	}
-	return cache.Clean()
+	if !c.Bool("published-only") {
+		return cache.Clean()
+	}
+	names, err := cache.Names()
+	if err != nil {
+		return err
+	}
+	return removeFromCache(c, cache, names)
 }
 
 func cacheExport(c *cli.Context) error {
