@@ -170,8 +170,7 @@ func (p *ParsedSpec) decodeError(err error) error {
 	if m := unknownFieldRE.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		field := p.keyAt(line, m[2])
-		return &FieldError{File: p.File, Line: line, Field: field,
-			Msg: "unknown key: check its spelling against the build.yml reference (unknown keys are rejected, as in linuxkit)"}
+		return &FieldError{File: p.File, Line: line, Field: field, Msg: unknownKeyMessage(field, m[2])}
 	}
 	if m := wrongTypeRE.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
@@ -274,4 +273,17 @@ func goTypeName(t string) string {
 		return "a mapping of key: value"
 	}
 	return "a mapping of keys"
+}
+
+// unknownKeyMessage suggests the nearest valid key and lists the valid ones.
+func unknownKeyMessage(path, key string) string {
+	valid := validKeys(path)
+	msg := "unknown key"
+	if s := closestKey(key, valid); s != "" {
+		msg += "; did you mean " + strconv.Quote(s) + "?"
+	}
+	if len(valid) > 0 {
+		msg += " Valid keys here: " + strings.Join(valid, ", ") + "."
+	}
+	return msg
 }

@@ -84,6 +84,29 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+func TestUnknownKeySuggestions(t *testing.T) {
+	for _, tc := range []struct{ in, suggest, lists string }{
+		{"image: a\nnetwrok: true\n", `did you mean "network"?`, "disable-content-trust, dockerfile"},
+		{"image: a\nconfig:\n  pids: host\n", `did you mean "pid"?`, "noNewPrivileges, oomScoreAdj"},
+		{"image: a\ndepends:\n  docker-images:\n    targets: x\n", `did you mean "target"?`, "from-file, list, target, target-dir."},
+		{"image: a\nconfig:\n  devices:\n    - path: /x\n      majr: 1\n", `did you mean "major"?`, "major, minor, mode, path, type."},
+		{"image: a\nconfig:\n  mounts:\n    - destnation: /x\n", `did you mean "destination"?`, "destination"},
+		{"image: a\nzzzzzz: 1\n", "", "arches, buildArgs"},
+	} {
+		_, err := ParseBytes("build.yml", []byte(tc.in))
+		if err == nil {
+			t.Fatalf("%q: expected an error", tc.in)
+		}
+		msg := err.Error()
+		if tc.suggest != "" && !strings.Contains(msg, tc.suggest) || tc.suggest == "" && strings.Contains(msg, "did you mean") {
+			t.Errorf("%q: %s", tc.in, msg)
+		}
+		if !strings.Contains(msg, tc.lists) {
+			t.Errorf("%q: valid keys missing from %s", tc.in, msg)
+		}
+	}
+}
+
 func TestParseFileMissing(t *testing.T) {
 	_, err := ParseFile(filepath.Join(t.TempDir(), "build.yml"))
 	if err == nil || !strings.Contains(err.Error(), "a package directory needs a build.yml") {
