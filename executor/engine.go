@@ -115,6 +115,9 @@ func New(ctx context.Context, opts Options) (_ *Engine, err error) {
 	if err := unmountStale(opts.StateDir); err != nil {
 		return nil, err
 	}
+	if err := discardTornState(opts.StateDir, opts.Messages); err != nil {
+		return nil, err
+	}
 	if e.worker, err = newWorkerSet(lifetime, opts, e.netGate); err != nil {
 		return nil, err
 	}
@@ -207,7 +210,7 @@ func (e *Engine) Close() error {
 		errs = append(errs, e.worker.controller.Close())
 	}
 	if e.worker != nil {
-		errs = append(errs, e.worker.closeSnapshotter())
+		errs = append(errs, e.worker.closeSnapshotter(), e.worker.relaxed.sync())
 	}
 	if e.restoreProcess != nil {
 		e.restoreProcess()

@@ -12,11 +12,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// lockFileName is the state dir's lock, the one file discarding the state keeps.
+const lockFileName = "lkpkg.lock"
+
 // lockStateDir takes the exclusive lock on dir. BuildKit's databases would
 // otherwise block forever, silently, when two lkpkg processes share a state
 // directory; instead we say what we wait for and give up when ctx ends.
 func lockStateDir(ctx context.Context, dir string, messages io.Writer) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, "lkpkg.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := os.OpenFile(filepath.Join(dir, lockFileName), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open state lock: %w", err)
 	}

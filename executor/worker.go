@@ -36,6 +36,7 @@ type workerSet struct {
 	controller  *worker.Controller
 	worker      *base.Worker
 	snapshotter ctdsnapshot.Snapshotter // BuildKit never closes it
+	relaxed     *relaxedDBs             // synced after the worker closed
 }
 
 func newWorkerSet(ctx context.Context, opts Options, gate *networkGate) (*workerSet, error) {
@@ -55,6 +56,12 @@ func newWorkerSet(ctx context.Context, opts Options, gate *networkGate) (*worker
 	if err != nil {
 		ws.closeSnapshotter()
 		return nil, fmt.Errorf("set up BuildKit worker in %s: %w", stateDir, err)
+	}
+	if ws.relaxed, err = relaxSync(stateDir, opt); err != nil {
+		opt.MetadataStore.Close()
+		opt.ContentMetadata.Close()
+		ws.closeSnapshotter()
+		return nil, err
 	}
 	enforceNetworkPolicy(opt.NetworkProviders, gate)
 	opt.RegistryHosts = resolver.NewRegistryConfig(opts.Registries)

@@ -1,0 +1,150 @@
+package executor
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/moby/buildkit/util/db"
+	"github.com/moby/buildkit/worker/base"
+	bolt "go.etcd.io/bbolt"
+)
+
+// BuildKit commits every transaction of its two busiest databases (containerd's content and snapshot metadata,
+// and the cache records) with fdatasync: about 1,100 of them in a cold build of the examples, which costs
+// seconds on an ordinary virtual disk, more than the rest of the engine's overhead. lkpkg's state directory is
+// a cache (the linuxkit cache, written durably, is the source of truth), and a killed process loses nothing
+// that reached the page cache, so those databases commit without syncing while the engine runs and are synced
+// once when it closes. Only a machine crash during a build can leave them torn: a marker holding the boot ID
+// is on disk while they are unsynced, and an engine that finds a marker from another boot discards the state
+// before BuildKit reads it.
+
+// unsyncedMarker names the file that is present, holding the boot ID, while the state's databases may hold
+// commits that are not on disk.
+const unsyncedMarker = "unsynced-since-boot"
+
+// bootIDFile holds an ID the kernel draws anew at every boot.
+var bootIDFile = "/proc/sys/kernel/random/boot_id"
+
+func bootID() (string, error) {
+	b, err := os.ReadFile(bootIDFile)
+	if err != nil {
+		return "", err
+	}
+	id := strings.TrimSpace(string(b))
+	if id == "" {
+		return "", fmt.Errorf("%s is empty", bootIDFile)
+	}
+	return id, nil
+}
+
+// discardTornState empties stateDir (all but the lock) when an engine of an earlier boot left its databases
+// unsynced: the machine went down mid-build, so they may be torn.
+func discardTornState(stateDir string, messages io.Writer) error {
+	marker, err := os.ReadFile(filepath.Join(stateDir, unsyncedMarker))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", filepath.Join(stateDir, unsyncedMarker), err)
+	}
+	if id, err := bootID(); err == nil && id == string(bytes.TrimSpace(marker)) {
+		return nil // only the process died: everything it wrote is in the page cache
+	}
+	fmt.Fprintf(messages, "the machine stopped during an earlier build; discarding the build state in %s (the linuxkit cache is intact)\n", stateDir)
+	entries, err := os.ReadDir(stateDir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Name() == lockFileName {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(stateDir, e.Name())); err != nil {
+			return fmt.Errorf("discard torn build state: %w (remove %s by hand)", err, stateDir)
+		}
+	}
+	return nil
+}
+
+// relaxedDBs are the databases of a worker that commit without syncing, by path, for syncing at close.
+type relaxedDBs struct {
+	stateDir string
+	paths    []string
+}
+
+// relaxSync turns off per-commit syncing of the worker's metadata databases, after writing the marker that
+// makes a later boot discard them if they never get synced. It keeps syncing when the boot ID is unknown.
+func relaxSync(stateDir string, opt base.WorkerOpt) (*relaxedDBs, error) {
+	id, err := bootID()
+	if err != nil {
+		return nil, nil
+	}
+	if err := writeSynced(filepath.Join(stateDir, unsyncedMarker), []byte(id+"\n")); err != nil {
+		return nil, fmt.Errorf("mark build state unsynced: %w", err)
+	}
+	r := &relaxedDBs{stateDir: stateDir}
+	dbs := map[string]any{"containerdmeta.db": opt.ContentMetadata, "metadata_v2.db": opt.MetadataStore.DB()}
+	for name, h := range dbs {
+		d, ok := h.(db.Transactor)
+		if !ok {
+			continue // a BuildKit that no longer hands out bolt: keep its own syncing
+		}
+		// BuildKit's handles wrap bolt's and expose it only inside a transaction; nothing else runs yet.
+		if err := d.View(func(tx *bolt.Tx) error { tx.DB().NoSync = true; return nil }); err != nil {
+			return nil, fmt.Errorf("open %s: %w", name, err)
+		}
+		r.paths = append(r.paths, filepath.Join(opt.Root, name))
+	}
+	return r, nil
+}
+
+// sync flushes the relaxed databases (after BuildKit closed them: fsync through any descriptor flushes the
+// file) and then removes the marker.
+func (r *relaxedDBs) sync() error {
+	if r == nil {
+		return nil
+	}
+	for _, p := range r.paths {
+		if err := syncFile(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("sync build state: %w", err)
+		}
+	}
+	if err := os.Remove(filepath.Join(r.stateDir, unsyncedMarker)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return syncFile(r.stateDir)
+}
+
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+// writeSynced writes a small file and its directory entry durably.
+func writeSynced(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return syncFile(filepath.Dir(path))
+}

@@ -1,0 +1,109 @@
+package executor
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fakeBoot points bootIDFile at a file holding id for the test's duration.
+func fakeBoot(t *testing.T, id string) {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "boot_id")
+	if err := os.WriteFile(f, []byte(id+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := bootIDFile
+	bootIDFile = f
+	t.Cleanup(func() { bootIDFile = old })
+}
+
+func TestDiscardTornState(t *testing.T) {
+	for _, tc := range []struct {
+		name, marker string // marker "" = none
+		discarded    bool
+	}{
+		{name: "clean close", marker: ""},
+		{name: "process killed in this boot", marker: "boot-b"},
+		{name: "machine crashed in an earlier boot", marker: "boot-a", discarded: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fakeBoot(t, "boot-b")
+			state := t.TempDir()
+			for _, f := range []string{lockFileName, "cache.db", "runc-overlayfs/containerdmeta.db"} {
+				os.MkdirAll(filepath.Dir(filepath.Join(state, f)), 0o700)
+				if err := os.WriteFile(filepath.Join(state, f), []byte("x"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.marker != "" {
+				os.WriteFile(filepath.Join(state, unsyncedMarker), []byte(tc.marker+"\n"), 0o600)
+			}
+			var msg bytes.Buffer
+			if err := discardTornState(state, &msg); err != nil {
+				t.Fatal(err)
+			}
+			_, err := os.Stat(filepath.Join(state, "runc-overlayfs", "containerdmeta.db"))
+			if gone := os.IsNotExist(err); gone != tc.discarded {
+				t.Fatalf("state discarded = %v, want %v", gone, tc.discarded)
+			}
+			if _, err := os.Stat(filepath.Join(state, lockFileName)); err != nil {
+				t.Fatalf("the lock must survive: %v", err)
+			}
+			if said := strings.Contains(msg.String(), "discarding the build state"); said != tc.discarded {
+				t.Fatalf("message %q, discarded %v", msg.String(), tc.discarded)
+			}
+		})
+	}
+}
+
+// TestEngineMarksStateUnsyncedWhileOpen checks the marker's life: present with this boot's ID while an engine
+// runs, gone after Close; and that an engine opening a state left by another boot starts from an empty one.
+func TestEngineMarksStateUnsyncedWhileOpen(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the engine needs root; CI runs the tests as root")
+	}
+	state := t.TempDir()
+	open := func(messages *bytes.Buffer) *Engine {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		e, err := New(ctx, Options{StateDir: state, AllowNoSeccomp: true, Messages: messages})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	var msg bytes.Buffer
+	e := open(&msg)
+	id, err := bootID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker, err := os.ReadFile(filepath.Join(state, unsyncedMarker))
+	if err != nil || strings.TrimSpace(string(marker)) != id {
+		t.Fatalf("marker while open = %q, %v; want this boot's ID %s", marker, err, id)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(state, unsyncedMarker)); !os.IsNotExist(err) {
+		t.Fatalf("marker still there after Close: %v", err)
+	}
+
+	// As if the machine went down mid-build: a marker from another boot and a file only that build wrote.
+	os.WriteFile(filepath.Join(state, unsyncedMarker), []byte("another-boot\n"), 0o600)
+	leftover := filepath.Join(state, "runc-overlayfs", "left-by-torn-build")
+	os.WriteFile(leftover, []byte("x"), 0o600)
+	e = open(&msg)
+	defer e.Close()
+	if _, err := os.Stat(leftover); !os.IsNotExist(err) {
+		t.Fatalf("state of another boot was kept: %v", err)
+	}
+	if !strings.Contains(msg.String(), "discarding the build state") {
+		t.Fatalf("no message about the discarded state: %q", msg.String())
+	}
+}
