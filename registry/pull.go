@@ -168,6 +168,9 @@ func (p *Remote) explain(ref string, err error) error {
 	if err == nil {
 		return nil
 	}
+	if hint := connectionHint(ref, err); hint != nil {
+		return hint
+	}
 	var te *transport.Error
 	if errors.As(err, &te) {
 		switch te.StatusCode {
