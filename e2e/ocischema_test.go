@@ -3,13 +3,16 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/schema"
+	"github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -147,5 +150,50 @@ func TestOCISchemaCatchesInvalidDocuments(t *testing.T) {
 				t.Errorf("%s passed the schema", tc.doc)
 			}
 		})
+	}
+}
+
+// recordingTB collects Errorf calls, so a test can check what the layout walk reports.
+type recordingTB struct {
+	testing.TB
+	errs []string
+}
+
+func (r *recordingTB) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+
+// TestOCILayoutWalkFindsBadDocuments: the walk reaches configs through index.json and reports, naming the path,
+// a config that breaks the schema and a blob whose size differs from its descriptor.
+func TestOCILayoutWalkFindsBadDocuments(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, ocispec.ImageLayoutFile), `{"imageLayoutVersion":"1.0.0"}`)
+	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	blob := func(mediaType, content string, size int64) ocispec.Descriptor {
+		d := digest.FromString(content)
+		writeFile(t, filepath.Join(dir, "blobs", "sha256", d.Encoded()), content)
+		return ocispec.Descriptor{MediaType: mediaType, Digest: d, Size: size}
+	}
+	config := `{"architecture":"amd64","os":"linux"}` // no rootfs
+	cfg := blob(ocispec.MediaTypeImageConfig, config, int64(len(config)))
+	m, _ := json.Marshal(ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest,
+		Config: cfg, Layers: []ocispec.Descriptor{}})
+	man := blob(ocispec.MediaTypeImageManifest, string(m), int64(len(m))+1) // wrong size
+	top, _ := json.Marshal(ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex,
+		Manifests: []ocispec.Descriptor{man}})
+	writeFile(t, filepath.Join(dir, "index.json"), string(top))
+
+	rec := &recordingTB{TB: t}
+	if n := checkOCILayout(rec, dir); n != 3 {
+		t.Errorf("checked %d documents, want 3 (index.json, manifest, config)", n)
+	}
+	all := strings.Join(rec.errs, "\n")
+	for _, want := range []string{"the descriptor says " + man.Digest.String() + ", " + fmt.Sprint(man.Size) + " bytes",
+		"index.json → " + man.Digest.String() + " → " + cfg.Digest.String() + " (" + ocispec.MediaTypeImageConfig + ") fails the OCI image-spec schema"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the walk did not report %q; it reported:\n%s", want, all)
+		}
 	}
 }
