@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -124,7 +125,7 @@ http:
 // waitReady polls /v2/ until the registry answers (401: it wants the login), for at most 15 seconds.
 func (d *distRegistry) waitReady(exited <-chan error) error {
 	client := &http.Client{Transport: d.transport(), Timeout: time.Second}
-	for range 150 {
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); {
 		select {
 		case err := <-exited:
 			return fmt.Errorf("exited before serving: %v", err)
@@ -448,6 +449,8 @@ func TestDistributionPushErrors(t *testing.T) {
 	conf := filepath.Join(t.TempDir(), "registries.conf")
 	writeFile(t, conf, "[[registry]]\nlocation = \""+plain.host+"\"\ninsecure = true\n")
 	ca := []string{"--cert-file", d.caFile}
+	authFile := filepath.Join(t.TempDir(), "config.json") // containers-auth.json, which is also docker's format
+	writeFile(t, authFile, `{"auths":{"`+d.host+`":{"auth":"`+base64.StdEncoding.EncodeToString([]byte(d.user+":"+d.pass))+`"}}}`)
 	for i, tc := range []struct {
 		name      string
 		reg       *distRegistry
@@ -456,9 +459,9 @@ func TestDistributionPushErrors(t *testing.T) {
 		want      []string // nil: the push succeeds
 	}{
 		{name: "wrong password", reg: d, root: ca, args: []string{"--registry-creds", d.host + "=" + d.user + ":not-the-password"},
-			want: []string{"the registry " + d.host + " refused access (HTTP 401)", "--registry-creds <registry>=<user>:<password>"}},
+			want: []string{"the registry " + d.host + ` refused access (HTTP 401) to user "` + d.user + `"`, "--registry-creds <registry>=<user>:<password>"}},
 		{name: "missing credentials", reg: d, root: ca,
-			want: []string{"the registry " + d.host + " refused access (HTTP 401)", "credentials were looked for in", "--registry-creds"}},
+			want: []string{"the registry " + d.host + " refused access (HTTP 401) without a login", "credentials were looked for in", "--registry-creds"}},
 		{name: "untrusted certificate", reg: d, args: []string{"--registry-creds", d.creds()},
 			want: []string{"the TLS certificate of the registry " + d.host + " is not trusted", "--cert-file", "--insecure-registry " + d.host}},
 		{name: "plain HTTP not marked insecure", reg: plain, args: []string{"--registry-creds", plain.creds()},
@@ -468,6 +471,8 @@ func TestDistributionPushErrors(t *testing.T) {
 		{name: "plain HTTP, --insecure-registry", reg: plain, args: []string{"--insecure-registry", plain.host, "--registry-creds", plain.creds()}},
 		{name: "plain HTTP, insecure in registries.conf", reg: plain, env: []string{"CONTAINERS_REGISTRIES_CONF=" + conf},
 			args: []string{"--registry-creds", plain.creds()}},
+		{name: "credentials from REGISTRY_AUTH_FILE", reg: d, root: ca, env: []string{"REGISTRY_AUTH_FILE=" + authFile}},
+		{name: "credentials from the docker config", reg: d, root: ca, env: []string{"DOCKER_CONFIG=" + filepath.Dir(authFile)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ref := fmt.Sprintf("%s/lib/bb:%d", tc.reg.host, i)

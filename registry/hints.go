@@ -29,3 +29,19 @@ func connectionHint(ref string, err error) error {
 	}
 	return nil
 }
+
+// loginOf says who was refused, so a wrong password reads differently from a missing login.
+func (p *Remote) loginOf(host string) string {
+	if p.Creds == nil {
+		return "without a login"
+	}
+	switch ac, err := p.Creds.Lookup(host); {
+	case err != nil:
+		return "without a login"
+	case ac.Username != "":
+		return fmt.Sprintf("to user %q", ac.Username)
+	case ac.IdentityToken != "" || ac.RegistryToken != "":
+		return "to the token login"
+	}
+	return "without a login"
+}

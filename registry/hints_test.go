@@ -8,6 +8,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/docker/cli/cli/config/configfile"
+	"github.com/docker/cli/cli/config/types"
 )
 
 func TestConnectionHint(t *testing.T) {
@@ -41,5 +44,21 @@ func TestConnectionHint(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestLoginOf(t *testing.T) {
+	// Built directly: LoadCredentials would fix the docker config directory for the whole test binary.
+	creds := &Credentials{explicit: map[string]types.AuthConfig{"reg.example:5000": {Username: "alice", Password: "pw"},
+		"tok.example": {IdentityToken: "t"}}, docker: configfile.New("")}
+	r := NewRemote(creds, nil)
+	for host, want := range map[string]string{"reg.example:5000": `to user "alice"`, "tok.example": "to the token login",
+		"other.example": "without a login"} {
+		if got := r.loginOf(host); got != want {
+			t.Errorf("loginOf(%s) = %q, want %q", host, got, want)
+		}
+	}
+	if got := (&Remote{}).loginOf("reg.example:5000"); got != "without a login" {
+		t.Errorf("no credentials at all: %q", got)
 	}
 }
