@@ -41,7 +41,7 @@ type distRegistry struct {
 	caFile     string // PEM of the certificate the registry serves; "" for plain HTTP
 	certDir    string // caFile as skopeo's --cert-dir wants it (ca.crt)
 	user, pass string
-	cert       tls.Certificate
+	cert       tls.Certificate // the served certificate and key, for a proxy in front (uploadCounter)
 }
 
 type distOptions struct {
@@ -292,7 +292,9 @@ func selfSignedCert(t testing.TB, ip, certFile, keyFile string) tls.Certificate 
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
 }
 
-// freePort is a TCP port on ip nothing listens on now.
+// freePort is a TCP port on ip nothing listens on now. docker-registry takes its address from its config, so the
+// port is closed again before the registry binds it; another process taking it in between makes the start fail
+// with the registry's log, not hang.
 func freePort(t testing.TB, ip string) string {
 	t.Helper()
 	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
