@@ -176,6 +176,7 @@ func TestBuildMultiArchMultiStage(t *testing.T) {
 		multiStage, "greeting", "hi\n")
 	r := e.mustBuild(nil, "pkg/hello")
 	tag := e.tag("pkg/hello")
+	checkOCILayout(t, e.cache)
 	if strings.TrimSpace(r.stdout) != strings.TrimPrefix(tag, "docker.io/") {
 		t.Errorf("stdout %q, want the tag", r.stdout)
 	}
@@ -311,6 +312,7 @@ func TestBuildChained(t *testing.T) {
 		"ARG BASE="+base+"\nFROM ${BASE}\nRUN cat /base-arch > /seen && uname -m >> /seen\n")
 	// One invocation, dependent first: lkpkg builds packages concurrently but waits for a package's base.
 	r := e.mustBuild(nil, "pkg/top", "pkg/base")
+	checkOCILayout(t, e.cache)
 	if got := strings.Fields(r.stdout); len(got) != 2 || !strings.Contains(got[0], "chain-top") {
 		t.Errorf("tags must print in the order given: %q", got)
 	}

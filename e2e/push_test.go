@@ -146,6 +146,7 @@ func TestPushTwoArchAndRepush(t *testing.T) {
 	} else if got, want := fmt.Sprintf("sha256:%x", sha256.Sum256(raw)), e.rawDigest(tag); got != want {
 		t.Errorf("skopeo's copy is %s, cache %s", got, want)
 	}
+	checkOCILayout(t, copied)
 	children := reg.index(t, tag)
 	for _, arch := range []string{"amd64", "arm64"} {
 		want := e.manifestDigest(tag, arch)
@@ -269,6 +270,7 @@ func TestPushTwoArchAndRepush(t *testing.T) {
 			t.Fatalf("pkg manifest: exit %d\n%s", r.code, r.stderr)
 		}
 		c := reg.index(t, base)
+		checkRegistryOCI(t, base, "--src-tls-verify=false", "--src-creds", regUser+":"+regPass)
 		for _, arch := range []string{"amd64", "arm64"} {
 			if c[arch] != e.manifestDigest(tag, arch) {
 				t.Errorf("pkg manifest index %s child %s, want %s", arch, c[arch], e.manifestDigest(tag, arch))
@@ -299,6 +301,7 @@ func TestPushFromTwoCachesConverges(t *testing.T) {
 	amd.mustBuild(env, "--platforms", "linux/amd64", "--push", "--registry-creds", reg.creds(), "pkg/m")
 
 	c := reg.index(t, tag)
+	checkRegistryOCI(t, tag, "--src-tls-verify=false", "--src-creds", regUser+":"+regPass)
 	if want := arm.manifestDigest(tag, "arm64"); c["arm64"] != want {
 		t.Errorf("arm64 child %s, want %s (children %v)", c["arm64"], want, c)
 	}

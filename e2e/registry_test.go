@@ -130,6 +130,7 @@ func TestCachePullAndPrecache(t *testing.T) {
 
 	ref := host + "/library/busybox:fixture"
 	mustLkpkg(t, e.repo.Dir, noCreds, "--cache", e.cache, "cache", "pull", "--registry-creds", creds, ref)
+	checkOCILayout(t, e.cache)
 	ls := mustLkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "cache", "ls")
 	for _, want := range []string{ref + "\t" + fixtureIndex, ref + "-amd64\t", ref + "-arm64\t", ref + "-s390x\t"} {
 		if !strings.Contains(ls, want) {

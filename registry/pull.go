@@ -168,6 +168,9 @@ func (p *Remote) explain(ref string, err error) error {
 	if err == nil {
 		return nil
 	}
+	if hint := connectionHint(ref, err); hint != nil {
+		return hint
+	}
 	var te *transport.Error
 	if errors.As(err, &te) {
 		switch te.StatusCode {
@@ -182,8 +185,8 @@ func (p *Remote) explain(ref string, err error) error {
 			if r, err := name.ParseReference(ref); err == nil {
 				host = r.Context().RegistryStr()
 			}
-			return fmt.Errorf("%s: the registry %s refused access (HTTP %d); credentials were looked for in %s: pass "+
-				"--registry-creds <registry>=<user>:<password> or log in with docker or podman", ref, host, te.StatusCode, where)
+			return fmt.Errorf("%s: the registry %s refused access (HTTP %d) %s; credentials were looked for in %s: pass "+
+				"--registry-creds <registry>=<user>:<password> or log in with docker or podman", ref, host, te.StatusCode, p.loginOf(host), where)
 		}
 	}
 	return fmt.Errorf("%s: %w", ref, err)
