@@ -29,7 +29,7 @@ type Remote struct {
 	Creds    *Credentials
 	Insecure map[string]bool // hosts that may be plain HTTP or self-signed (127.0.0.1 and localhost may be HTTP)
 	CAFiles  []string        // extra CAs trusted for every registry (the hosts' ca entries, --cert-file)
-	Retry    RetryPolicy     // how failed requests are retried; set before the first TrustCAs or operation
+	Retry    RetryPolicy     // how failed requests are retried (MaxRetryAfter is fixed by NewRemote and TrustCAs)
 
 	transport    http.RoundTripper
 	transportErr error // a CA file that does not load; reported by every operation
