@@ -5,18 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-
-	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // connectionHint explains the two ways a registry is unreachable by configuration rather than by the network: a
 // certificate lkpkg does not trust, and plain HTTP where HTTPS was expected. Both name the registry and the flag
 // that fixes it; nil for any other error.
 func connectionHint(ref string, err error) error {
-	host := ref
-	if r, perr := name.ParseReference(ref); perr == nil {
-		host = r.Context().RegistryStr()
-	}
+	host := registryOf(ref)
 	var cve *tls.CertificateVerificationError
 	switch {
 	case errors.As(err, &cve):

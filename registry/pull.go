@@ -29,6 +29,7 @@ type Remote struct {
 	Creds    *Credentials
 	Insecure map[string]bool // hosts that may be plain HTTP or self-signed (127.0.0.1 and localhost may be HTTP)
 	CAFiles  []string        // extra CAs trusted for every registry (the hosts' ca entries, --cert-file)
+	Retry    RetryPolicy     // how failed requests are retried (MaxRetryAfter is fixed by NewRemote and TrustCAs)
 
 	transport    http.RoundTripper
 	transportErr error // a CA file that does not load; reported by every operation
@@ -37,22 +38,31 @@ type Remote struct {
 // NewRemote makes a Remote that logs in with creds, reaches the insecure hosts of a Hosts result over HTTP or
 // unverified TLS, and trusts the CAs named there.
 func NewRemote(creds *Credentials, hosts map[string]resolverconfig.RegistryConfig) Remote {
-	r := Remote{Creds: creds, Insecure: map[string]bool{}}
+	r := Remote{Creds: creds, Insecure: map[string]bool{}, Retry: DefaultRetryPolicy()}
 	for h, rc := range hosts {
 		if (rc.Insecure != nil && *rc.Insecure) || (rc.PlainHTTP != nil && *rc.PlainHTTP) {
 			r.Insecure[h] = true
 		}
 		r.CAFiles = append(r.CAFiles, rc.RootCAs...)
 	}
-	r.transport, r.transportErr = newHostTransport(r.Insecure, r.CAFiles)
+	r.transport, r.transportErr = r.newTransport()
 	return r
+}
+
+// newTransport is the hosts' transport under the retry layer.
+func (p *Remote) newTransport() (http.RoundTripper, error) {
+	ht, err := newHostTransport(p.Insecure, p.CAFiles)
+	if err != nil {
+		return nil, err
+	}
+	return newRetryTransport(ht, p.Retry), nil
 }
 
 // TrustCAs adds CA certificate files (PEM) trusted for every registry, as linuxkit's --cert-file does, and checks
 // that they load.
 func (p *Remote) TrustCAs(files ...string) error {
 	p.CAFiles = append(p.CAFiles, files...)
-	p.transport, p.transportErr = newHostTransport(p.Insecure, p.CAFiles)
+	p.transport, p.transportErr = p.newTransport()
 	return p.transportErr
 }
 
@@ -68,7 +78,7 @@ func (p *Puller) Pull(ctx context.Context, cache *snapshot.Cache, ref, cacheName
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	desc, err := remote.Get(r, p.options(ctx)...)
+	desc, err := p.get(ctx, r)
 	if err != nil {
 		return ocispec.Descriptor{}, p.explain(ref, err)
 	}
@@ -88,7 +98,7 @@ func (p *Puller) store(ctx context.Context, cache *snapshot.Cache, repo name.Ref
 		}
 		for _, child := range idx.Manifests {
 			childRef := repo.Context().Digest(child.Digest.String())
-			cd, err := remote.Get(childRef, p.options(ctx)...)
+			cd, err := p.get(ctx, childRef)
 			if err != nil {
 				return p.explain(childRef.String(), err)
 			}
@@ -112,21 +122,34 @@ func (p *Puller) storeImageBlobs(ctx context.Context, cache *snapshot.Cache, rep
 		if cache.HasBlob(want.Digest) {
 			continue
 		}
-		layer, err := remote.Layer(repo.Context().Digest(b.Digest.String()), p.options(ctx)...)
+		blobRef := repo.Context().Digest(b.Digest.String())
+		err := p.again(ctx, func() error {
+			layer, err := remote.Layer(blobRef, p.options(ctx)...)
+			if err != nil {
+				return err
+			}
+			rc, err := layer.Compressed()
+			if err != nil {
+				return err
+			}
+			defer rc.Close()
+			return cache.WriteBlob(rc, want) // verified against the digest before it becomes visible
+		})
 		if err != nil {
-			return err
-		}
-		rc, err := layer.Compressed()
-		if err != nil {
-			return p.explain(repo.String(), err)
-		}
-		err = cache.WriteBlob(rc, want) // verified against the digest before it becomes visible
-		rc.Close()
-		if err != nil {
-			return err
+			return p.explain(blobRef.String(), err)
 		}
 	}
 	return nil
+}
+
+// get fetches the manifest or index ref names, again when the answer was cut off mid-way.
+func (p *Remote) get(ctx context.Context, ref name.Reference) (*remote.Descriptor, error) {
+	var d *remote.Descriptor
+	err := p.again(ctx, func() (err error) {
+		d, err = remote.Get(ref, p.options(ctx)...)
+		return err
+	})
+	return d, err
 }
 
 func v1IndexManifest(raw []byte) (*v1.IndexManifest, error) {
@@ -153,7 +176,7 @@ func (p *Remote) parse(ref string) (name.Reference, error) {
 }
 
 func (p *Remote) options(ctx context.Context) []remote.Option {
-	opts := []remote.Option{remote.WithContext(ctx)}
+	opts := append([]remote.Option{remote.WithContext(ctx)}, p.Retry.orDefault().options()...)
 	if p.transport != nil {
 		opts = append(opts, remote.WithTransport(p.transport))
 	}
@@ -181,15 +204,37 @@ func (p *Remote) explain(ref string, err error) error {
 			if p.Creds != nil {
 				where = strings.Join(p.Creds.Sources, ", ")
 			}
-			host := ref
-			if r, err := name.ParseReference(ref); err == nil {
-				host = r.Context().RegistryStr()
-			}
+			host := registryOf(ref)
 			return fmt.Errorf("%s: the registry %s refused access (HTTP %d) %s; credentials were looked for in %s: pass "+
 				"--registry-creds <registry>=<user>:<password> or log in with docker or podman", ref, host, te.StatusCode, p.loginOf(host), where)
 		}
+		if isRetryStatus(te.StatusCode) {
+			return fmt.Errorf("%s: the registry %s answered HTTP %d %s to %d attempts in a row; giving up (it may be "+
+				"overloaded or down: try again later): %w", ref, registryOf(ref), te.StatusCode, http.StatusText(te.StatusCode),
+				p.attempts(err), err)
+		}
+	}
+	if retryable(err) {
+		return fmt.Errorf("%s: the connection to the registry %s failed %d times in a row; giving up (check the network, "+
+			"or try again later): %w", ref, registryOf(ref), p.attempts(err), err)
 	}
 	return fmt.Errorf("%s: %w", ref, err)
+}
+
+// attempts is how often the request behind err failed in a row: as counted, else as the policy allows.
+func (p *Remote) attempts(err error) int {
+	if n := p.failedAttempts(err); n > 0 {
+		return n
+	}
+	return p.Retry.orDefault().Attempts
+}
+
+// registryOf is the registry host of a reference, or the reference itself when it does not parse.
+func registryOf(ref string) string {
+	if r, err := name.ParseReference(ref); err == nil {
+		return r.Context().RegistryStr()
+	}
+	return ref
 }
 
 // keychain lets go-containerregistry use lkpkg's credential lookup.

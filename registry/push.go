@@ -91,6 +91,9 @@ func (p *Pusher) Push(ctx context.Context, cache *snapshot.Cache, cacheName stri
 		if err := pusher.Push(ctx, ref, mountingImage{img, mounts}); err != nil {
 			return p.explain(remoteName, err)
 		}
+		if err := p.verifyBlobs(ctx, ref.Context(), img); err != nil {
+			return err
+		}
 		fmt.Fprintf(p.Log, "Pushed %s (%s)\n", remoteName, root.Digest)
 		return nil
 	}
@@ -160,7 +163,46 @@ func (p *Pusher) pushChild(ctx context.Context, pusher *remote.Pusher, cache *sn
 	if err != nil {
 		return err
 	}
-	return p.explain(ref.String(), pusher.Push(ctx, ref, mountingImage{img, mounts}))
+	if err := pusher.Push(ctx, ref, mountingImage{img, mounts}); err != nil {
+		return p.explain(ref.String(), err)
+	}
+	return p.verifyBlobs(ctx, repo, img)
+}
+
+// verifyBlobs checks after an image was pushed that the registry has each of its blobs (config and layers) under
+// its digest and with its size: one HEAD per blob. The contents were checked when each upload was committed: the
+// registry hashes what it received and must refuse a PUT ?digest= that does not match (DIGEST_INVALID, upon which
+// the upload is restarted from the cache's blob). What that leaves is a registry, or something in front of it,
+// that acknowledged an upload it did not keep; then the pushed manifest would name missing blobs.
+func (p *Pusher) verifyBlobs(ctx context.Context, repo name.Repository, img v1.Image) error {
+	m, err := img.Manifest()
+	if err != nil {
+		return err
+	}
+	puller, err := remote.NewPuller(p.options(ctx)...)
+	if err != nil {
+		return err
+	}
+	for _, b := range append([]v1.Descriptor{m.Config}, m.Layers...) {
+		ref := repo.Digest(b.Digest.String())
+		l, err := puller.Layer(ctx, ref)
+		if err != nil {
+			return p.explain(ref.String(), err)
+		}
+		size, err := l.Size() // HEAD /v2/<repository>/blobs/<digest>
+		if err != nil {
+			if errors.Is(p.explain(ref.String(), err), ErrNotInRegistry) {
+				return fmt.Errorf("%s: the registry %s acknowledged the upload of this blob but does not have it: "+
+					"the push is incomplete; push again, and check the registry if it persists", ref, repo.RegistryStr())
+			}
+			return p.explain(ref.String(), err)
+		}
+		if size >= 0 && size != b.Size {
+			return fmt.Errorf("%s: the registry %s holds this blob with %d bytes, the cache with %d: check the registry",
+				ref, repo.RegistryStr(), size, b.Size)
+		}
+	}
+	return nil
 }
 
 // pushArchTags tags each runnable platform's image manifest of the local index <tag>-<arch>, never
@@ -200,7 +242,7 @@ func (p *Remote) head(ctx context.Context, ref name.Reference) (*v1.Descriptor, 
 // getIndex fetches and parses the index ref names.
 func (p *Remote) getIndex(ctx context.Context, ref name.Reference) (ocispec.Index, error) {
 	var idx ocispec.Index
-	d, err := remote.Get(ref, p.options(ctx)...)
+	d, err := p.get(ctx, ref)
 	if err != nil {
 		return idx, p.explain(ref.String(), err)
 	}
@@ -295,7 +337,7 @@ func (p *Pusher) RemoteTag(ctx context.Context, from, to string) error {
 	if err != nil {
 		return err
 	}
-	src, err := remote.Get(fromRef, p.options(ctx)...)
+	src, err := p.get(ctx, fromRef)
 	if err != nil {
 		return p.explain(from, err)
 	}

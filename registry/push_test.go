@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -322,28 +323,32 @@ func TestPush(t *testing.T) {
 }
 
 // A layer of an image the cache names on the same registry, in another repository, is mounted from there rather
-// than uploaded. The registry here hides blobs from HEAD in the target repository (as registries that link blobs
-// per repository do) and answers mount requests itself.
+// than uploaded. The registry here hides blobs from HEAD in the target repository until they are mounted or
+// uploaded there (as registries that link blobs per repository do) and answers mount requests itself.
 func TestPushMountsFromOtherRepository(t *testing.T) {
 	reg := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
 	var mu sync.Mutex
 	var mounts []string
 	patches := 0
+	linked := map[string]bool{} // blobs mounted or uploaded into the target repository
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		inTarget := strings.HasPrefix(r.URL.Path, "/v2/lk/target/blobs/")
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
-		case inTarget && r.Method == http.MethodHead:
+		case inTarget && r.Method == http.MethodHead && !linked[path.Base(r.URL.Path)]:
 			http.Error(w, "unknown blob", http.StatusNotFound)
 			return
 		case inTarget && r.Method == http.MethodPost && r.URL.Query().Get("mount") != "":
 			mounts = append(mounts, r.URL.Query().Get("from")+"@"+r.URL.Query().Get("mount"))
+			linked[r.URL.Query().Get("mount")] = true
 			w.Header().Set("Location", "/v2/lk/target/blobs/"+r.URL.Query().Get("mount"))
 			w.WriteHeader(http.StatusCreated)
 			return
 		case inTarget && r.Method == http.MethodPatch:
 			patches++
+		case inTarget && r.Method == http.MethodPut:
+			linked[r.URL.Query().Get("digest")] = true
 		}
 		reg.ServeHTTP(w, r)
 	}))

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"time"
 )
 
 // hostTransport sends requests for insecure hosts through a transport that does not verify certificates (those
@@ -45,9 +46,27 @@ func newHostTransport(insecureHosts map[string]bool, caFiles []string) (*hostTra
 			return nil, fmt.Errorf("CA certificate %s: no PEM certificate in it", f)
 		}
 	}
-	secure := http.DefaultTransport.(*http.Transport).Clone()
-	secure.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	insecure := http.DefaultTransport.(*http.Transport).Clone()
-	insecure.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // only for hosts marked insecure
+	secure := timedTransport(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
+	insecure := timedTransport(&tls.Config{InsecureSkipVerify: true}) //nolint:gosec // only for hosts marked insecure
 	return &hostTransport{secure: secure, insecure: insecure, insecureHosts: insecureHosts}, nil
+}
+
+// responseHeaderTimeout is how long a registry may take to start answering a request it has been sent in full. It
+// is generous because committing a large blob (PUT ?digest=) makes some registries hash or copy it first; it only
+// has to catch a connection that went silent, which is then retried.
+const responseHeaderTimeout = 3 * time.Minute
+
+// timedTransport bounds each step that can hang on a dead network (dialling, the TLS handshake, waiting for the
+// answer) but sets no overall deadline, which would cut off large uploads and downloads; TCP keep-alives find
+// a peer that vanished mid-transfer.
+func timedTransport(tlsConfig *tls.Config) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = 10 * time.Second
+	t.ResponseHeaderTimeout = responseHeaderTimeout
+	t.ExpectContinueTimeout = time.Second
+	t.IdleConnTimeout = 90 * time.Second
+	t.MaxIdleConnsPerHost = 16 // go-containerregistry uploads several blobs at once; keep their connections
+	t.TLSClientConfig = tlsConfig
+	return t
 }

@@ -1,0 +1,444 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Fault-injection tests: pushes through proxies that reset connections, answer 503 or 429, damage uploads, lie
+// about them, or stall until the process is killed. LKPKG_RETRY_BASE (a test-only setting) shortens the backoff so
+// that five attempts take milliseconds.
+
+var faultEnv = []string{"LKPKG_RETRY_BASE=10ms"}
+
+// faultPkg builds a two-arch package named on host (a proxy in front of reg) and returns its env and tag.
+func faultPkg(t *testing.T, host string) (*buildEnv, string) {
+	t.Helper()
+	e := newBuildEnv(t)
+	e.pkg("pkg/p", "image: p\norg: "+host+"/lk\narches: [amd64, arm64]\n", pushDockerfile)
+	e.mustBuild(nil, "pkg/p")
+	return e, e.tag("pkg/p")
+}
+
+// pushVia runs `lkpkg pkg push --nobuild` for the package with the registry's credentials given for host. A push
+// that does not end within limit is killed and fails the test: a hang must not block the suite.
+func (e *buildEnv) pushVia(t *testing.T, host string, limit time.Duration) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, lkpkgBin, "--cache", e.cache, "pkg", "push", "--nobuild", "--registry-creds",
+		host+"="+regUser+":"+regPass, "pkg/p")
+	cmd.Dir = e.repo.Dir
+	cmd.Env = append(append(testEnv(), noCredsEnv(t)...), faultEnv...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("lkpkg pkg push did not end within %v (hung?):\n%s", limit, tail(stderr.String(), 20))
+	}
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stderr.String(), "panic:") {
+		t.Fatalf("lkpkg panicked:\n%s", stderr.String())
+	}
+	return result{stdout.String(), stderr.String(), code}
+}
+
+// samePush checks, reading the registry directly (not through the proxy), that it holds exactly the cache's
+// index and per-arch manifests.
+func samePush(t *testing.T, e *buildEnv, reg *pushRegistry, proxyHost, tag string) {
+	t.Helper()
+	direct := strings.Replace(tag, proxyHost, reg.host, 1)
+	if got, want := reg.digest(t, direct), e.rawDigest(tag); got != want {
+		t.Fatalf("the registry's index is %q, the cache's %s", got, want)
+	}
+	children := reg.index(t, direct) // also validates every child, blob sizes and digests
+	for _, arch := range []string{"amd64", "arm64"} {
+		if got, want := children[arch], e.manifestDigest(tag, arch); got != want {
+			t.Errorf("%s manifest: registry %s, cache %s", arch, got, want)
+		}
+	}
+}
+
+// tcpFaultProxy forwards connections to a registry, each after a short delay. Of the connections on which the
+// client sends more than resetAfter bytes (uploads), the 1st, (every+1)th, ... are reset there (RST, with
+// SetLinger(0)): "connection reset by peer" in the middle of a request.
+type tcpFaultProxy struct {
+	host               string
+	conns, big, resets atomic.Int64
+	every              int64
+	resetAfter         int64
+	delay              time.Duration
+}
+
+func newTCPFaultProxy(t *testing.T, target string, every int, resetAfter int64, delay time.Duration) *tcpFaultProxy {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpFaultProxy{host: l.Addr().String(), every: int64(every), resetAfter: resetAfter, delay: delay}
+	var mu sync.Mutex
+	var open []net.Conn
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range open {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			client, err := l.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", target)
+			if err != nil {
+				client.Close()
+				continue
+			}
+			mu.Lock()
+			open = append(open, client, server)
+			mu.Unlock()
+			p.conns.Add(1)
+			go p.serve(client.(*net.TCPConn), server)
+		}
+	}()
+	return p
+}
+
+func (p *tcpFaultProxy) serve(client *net.TCPConn, server net.Conn) {
+	defer client.Close()
+	defer server.Close()
+	time.Sleep(p.delay)
+	go io.Copy(client, server)
+	if _, err := io.CopyN(server, client, p.resetAfter); err != nil {
+		return // a small exchange, left alone
+	}
+	if p.big.Add(1)%p.every == 1 {
+		p.resets.Add(1)
+		client.SetLinger(0) // Close sends RST
+		return
+	}
+	io.Copy(server, client)
+}
+
+func TestPushThroughFlakyConnections(t *testing.T) {
+	reg := newPushRegistry(t)
+	proxy := newTCPFaultProxy(t, reg.host, 3, 4096, 20*time.Millisecond)
+	e, tag := faultPkg(t, proxy.host)
+	r := e.pushVia(t, proxy.host, 3*time.Minute)
+	if r.code != 0 {
+		t.Fatalf("push through a proxy resetting every 3rd upload connection: exit %d\n%s", r.code, tail(r.stderr, 20))
+	}
+	if proxy.resets.Load() == 0 {
+		t.Fatalf("the proxy reset no connection (%d connections): the test tested nothing", proxy.conns.Load())
+	}
+	samePush(t, e, reg, proxy.host, tag)
+	t.Logf("%d connections, %d reset", proxy.conns.Load(), proxy.resets.Load())
+}
+
+// httpFaultProxy is a reverse proxy to a registry; fault may answer a request itself (returning true) or change it
+// before it is forwarded. It logs the requests that reach it.
+type httpFaultProxy struct {
+	host string
+	mu   sync.Mutex
+	log  []string // "METHOD path?query"
+}
+
+func newHTTPFaultProxy(t *testing.T, target string, fault func(n int, w http.ResponseWriter, r *http.Request) bool) *httpFaultProxy {
+	t.Helper()
+	u, _ := url.Parse("http://" + target)
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.ErrorLog = log.New(io.Discard, "", 0)
+	p := &httpFaultProxy{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		p.log = append(p.log, r.Method+" "+r.URL.RequestURI())
+		n := len(p.log)
+		p.mu.Unlock()
+		if !fault(n, w, r) {
+			rp.ServeHTTP(w, r)
+		}
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	t.Cleanup(srv.Close)
+	p.host = strings.TrimPrefix(srv.URL, "http://")
+	return p
+}
+
+func (p *httpFaultProxy) requests() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.log...)
+}
+
+func TestPushGivesUpOnPersistent503(t *testing.T) {
+	reg := newPushRegistry(t)
+	proxy := newHTTPFaultProxy(t, reg.host, func(n int, w http.ResponseWriter, _ *http.Request) bool {
+		if n%3 == 0 {
+			w.Header().Set("Retry-After", "1")
+		}
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+		return true
+	})
+	e, _ := faultPkg(t, proxy.host)
+	r := e.pushVia(t, proxy.host, 2*time.Minute)
+	if r.code == 0 {
+		t.Fatal("push to a registry answering 503 to everything succeeded")
+	}
+	for _, want := range []string{proxy.host, "HTTP 503 Service Unavailable", "5 attempts in a row", "giving up", "GET", "/v2/"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("the error lacks %q:\n%s", want, tail(r.stderr, 10))
+		}
+	}
+	t.Logf("%s", tail(strings.TrimSpace(r.stderr), 1))
+	if n := len(proxy.requests()); n != 5 {
+		t.Errorf("%d requests reached the registry, want 5 (the attempts): %v", n, proxy.requests())
+	}
+}
+
+func TestPushWaitsOut429(t *testing.T) {
+	reg := newPushRegistry(t)
+	var throttled sync.Map // methods already answered 429 once
+	proxy := newHTTPFaultProxy(t, reg.host, func(_ int, w http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			return false
+		}
+		if _, seen := throttled.LoadOrStore(r.Method, true); seen {
+			return false
+		}
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, `{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}`, http.StatusTooManyRequests)
+		return true
+	})
+	e, tag := faultPkg(t, proxy.host)
+	r := e.pushVia(t, proxy.host, 2*time.Minute)
+	if r.code != 0 {
+		t.Fatalf("push with a 429 + Retry-After on the first POST, PATCH and PUT: exit %d\n%s", r.code, tail(r.stderr, 20))
+	}
+	samePush(t, e, reg, proxy.host, tag)
+	for _, m := range []string{http.MethodPost, http.MethodPatch, http.MethodPut} {
+		if _, ok := throttled.Load(m); !ok {
+			t.Errorf("no %s was throttled: the test tested less than it says", m)
+		}
+	}
+}
+
+// flipPatch damages one byte of a PATCH body (a blob chunk) on its way to the registry.
+func flipPatch(r *http.Request) {
+	r.Body = &flipReader{ReadCloser: r.Body}
+}
+
+type flipReader struct {
+	io.ReadCloser
+	done bool
+}
+
+func (f *flipReader) Read(p []byte) (int, error) {
+	n, err := f.ReadCloser.Read(p)
+	if n > 0 && !f.done {
+		p[n/2] ^= 0xff
+		f.done = true
+	}
+	return n, err
+}
+
+func TestPushCorruptedUploadNeverSucceedsSilently(t *testing.T) {
+	// go-containerregistry's registry reports each digest mismatch on the global logger; e2e tests run one at a time.
+	defer log.SetOutput(log.Writer())
+	log.SetOutput(io.Discard)
+	t.Run("every upload damaged: fails", func(t *testing.T) {
+		reg := newPushRegistry(t)
+		proxy := newHTTPFaultProxy(t, reg.host, func(_ int, _ http.ResponseWriter, r *http.Request) bool {
+			if r.Method == http.MethodPatch {
+				flipPatch(r)
+			}
+			return false
+		})
+		e, tag := faultPkg(t, proxy.host)
+		r := e.pushVia(t, proxy.host, 2*time.Minute)
+		if r.code == 0 {
+			t.Fatal("push with every blob damaged on the way succeeded")
+		}
+		if !strings.Contains(r.stderr, "DIGEST_INVALID") {
+			t.Errorf("the error does not say the digest did not match:\n%s", tail(r.stderr, 10))
+		}
+		if d := reg.digest(t, strings.Replace(tag, proxy.host, reg.host, 1)); d != "" {
+			t.Errorf("the tag exists after a failed push: %s", d)
+		}
+	})
+	t.Run("first upload damaged: retried, identical", func(t *testing.T) {
+		reg := newPushRegistry(t)
+		var damaged atomic.Bool
+		proxy := newHTTPFaultProxy(t, reg.host, func(_ int, _ http.ResponseWriter, r *http.Request) bool {
+			if r.Method == http.MethodPatch && damaged.CompareAndSwap(false, true) {
+				flipPatch(r)
+			}
+			return false
+		})
+		e, tag := faultPkg(t, proxy.host)
+		if r := e.pushVia(t, proxy.host, 2*time.Minute); r.code != 0 {
+			t.Fatalf("exit %d\n%s", r.code, tail(r.stderr, 20))
+		}
+		samePush(t, e, reg, proxy.host, tag)
+	})
+	// A registry (or something in front of it) that acknowledges committing a blob it does not keep.
+	t.Run("upload acknowledged but not kept: fails", func(t *testing.T) {
+		reg := newPushRegistry(t)
+		var lied atomic.Value
+		proxy := newHTTPFaultProxy(t, reg.host, func(_ int, w http.ResponseWriter, r *http.Request) bool {
+			dgst := r.URL.Query().Get("digest")
+			if r.Method != http.MethodPut || dgst == "" || !lied.CompareAndSwap(nil, dgst) {
+				return false
+			}
+			io.Copy(io.Discard, r.Body)
+			w.Header().Set("Docker-Content-Digest", dgst)
+			w.Header().Set("Location", "/v2/"+strings.SplitN(strings.TrimPrefix(r.URL.Path, "/v2/"), "/blobs/", 2)[0]+"/blobs/"+dgst)
+			w.WriteHeader(http.StatusCreated)
+			return true
+		})
+		e, tag := faultPkg(t, proxy.host)
+		r := e.pushVia(t, proxy.host, 2*time.Minute)
+		if r.code == 0 {
+			t.Fatal("push succeeded though the registry never stored one of its blobs")
+		}
+		if d, _ := lied.Load().(string); !strings.Contains(r.stderr, d) || !strings.Contains(r.stderr, "does not have it") {
+			t.Errorf("the error does not name the missing blob %s:\n%s", d, tail(r.stderr, 10))
+		}
+		if d := reg.digest(t, strings.Replace(tag, proxy.host, reg.host, 1)); d != "" {
+			t.Errorf("the tag exists after a failed push: %s", d)
+		}
+	})
+}
+
+// A push interrupted half way, after its first blob was committed, and run again sends only what is missing. It is
+// interrupted either by killing the process while the registry stalls, or by the registry dropping every further
+// connection for good (the push then gives up by itself).
+func TestPushInterruptedThenRerunSendsOnlyTheRest(t *testing.T) {
+	t.Run("killed", func(t *testing.T) { interruptedThenRerun(t, true) })
+	t.Run("connection dropped for good", func(t *testing.T) { interruptedThenRerun(t, false) })
+}
+
+func interruptedThenRerun(t *testing.T, kill bool) {
+	reg := newPushRegistry(t)
+	var (
+		mu        sync.Mutex
+		committed []string // blobs the registry acknowledged, in the first run
+		stalled   = make(chan struct{})
+		release   = make(chan struct{})
+		stallOnce sync.Once
+		stalling  atomic.Bool
+		firstRun  atomic.Bool
+	)
+	firstRun.Store(true)
+	proxy := newHTTPFaultProxy(t, reg.host, func(_ int, w http.ResponseWriter, r *http.Request) bool {
+		if stalling.Load() {
+			stallOnce.Do(func() { close(stalled) })
+			if !kill { // drop the connection: RST, no answer
+				if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+					conn.(*net.TCPConn).SetLinger(0)
+					conn.Close()
+				}
+				return true
+			}
+			select { // hold every further request until the process is gone
+			case <-release:
+			case <-r.Context().Done():
+			}
+			http.Error(w, "gone", http.StatusServiceUnavailable)
+			return true
+		}
+		if dgst := r.URL.Query().Get("digest"); r.Method == http.MethodPut && dgst != "" {
+			mu.Lock()
+			committed = append(committed, dgst)
+			mu.Unlock()
+			stalling.Store(firstRun.Load()) // from the next request on
+		}
+		return false
+	})
+	e, tag := faultPkg(t, proxy.host)
+
+	if kill {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, lkpkgBin, "--cache", e.cache, "pkg", "push", "--nobuild", "--registry-creds",
+			proxy.host+"="+regUser+":"+regPass, "pkg/p")
+		cmd.Dir = e.repo.Dir
+		cmd.Env = append(append(testEnv(), noCredsEnv(t)...), faultEnv...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-stalled:
+		case <-ctx.Done():
+			t.Fatal("the first push never reached its second blob")
+		}
+		cmd.Process.Kill()
+		cmd.Wait()
+	} else {
+		r := e.pushVia(t, proxy.host, 2*time.Minute)
+		if r.code == 0 {
+			t.Fatal("the push succeeded though the registry dropped every connection after the first blob")
+		}
+		t.Logf("%s", tail(strings.TrimSpace(r.stderr), 1))
+		for _, want := range []string{"the connection to the registry " + proxy.host + " failed", "times in a row", "giving up"} {
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("the error lacks %q:\n%s", want, tail(r.stderr, 10))
+			}
+		}
+	}
+	firstRunRequests := len(proxy.requests())
+	mu.Lock()
+	done := append([]string(nil), committed...)
+	mu.Unlock()
+	firstRun.Store(false)
+	stalling.Store(false)
+	close(release)
+	if reg.digest(t, strings.Replace(tag, proxy.host, reg.host, 1)) != "" {
+		t.Fatal("the interrupted push got as far as the tag: nothing was interrupted")
+	}
+
+	if r := e.pushVia(t, proxy.host, 2*time.Minute); r.code != 0 {
+		t.Fatalf("re-run: exit %d\n%s", r.code, tail(r.stderr, 20))
+	}
+	samePush(t, e, reg, proxy.host, tag)
+	var patches, commits int
+	for _, req := range proxy.requests()[firstRunRequests:] {
+		for _, d := range done {
+			if strings.Contains(req, d) && !strings.HasPrefix(req, http.MethodHead) && !strings.HasPrefix(req, http.MethodGet) {
+				t.Errorf("the re-run sent blob %s again: %s", d, req)
+			}
+		}
+		if strings.HasPrefix(req, http.MethodPatch) {
+			patches++
+		}
+		if strings.HasPrefix(req, http.MethodPut) && strings.Contains(req, "digest=") {
+			commits++
+		}
+	}
+	if commits == 0 || patches != commits {
+		t.Errorf("re-run: %d blob chunks sent for %d blobs committed, want one each and at least one", patches, commits)
+	}
+	t.Logf("the first run committed %d blobs before it was interrupted; the re-run uploaded %d", len(done), commits)
+}
