@@ -191,9 +191,6 @@ func (p *Remote) explain(ref string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if hint := connectionHint(ref, err); hint != nil {
-		return hint
-	}
 	var te *transport.Error
 	if errors.As(err, &te) {
 		switch te.StatusCode {
@@ -213,6 +210,10 @@ func (p *Remote) explain(ref string, err error) error {
 				"overloaded or down: try again later): %w", ref, registryOf(ref), te.StatusCode, http.StatusText(te.StatusCode),
 				p.attempts(err), err)
 		}
+	}
+	// After the statuses: a registry that answered 503 on HTTP also failed the HTTPS try, which is no hint.
+	if hint := connectionHint(ref, err); hint != nil {
+		return hint
 	}
 	if retryable(err) {
 		return fmt.Errorf("%s: the connection to the registry %s failed %d times in a row; giving up (check the network, "+
