@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/lkpkg/lkpkg/executor"
+	"github.com/lkpkg/lkpkg/rootless"
 	"github.com/lkpkg/lkpkg/snapshot"
 )
 
@@ -20,6 +21,8 @@ var (
 )
 
 func main() {
+	// A rootless build re-executes lkpkg in a user namespace (pkg build); this is that process's first step.
+	rootless.Main()
 	// lkpkg is also its own container runtime: BuildKit re-executes it as "runc", and libcontainer as its init.
 	if executor.RuntimeMain() {
 		return
@@ -30,7 +33,9 @@ func main() {
 	}
 	app := newApp()
 	if err := app.Run(interspersed(app, os.Args)); err != nil {
-		fmt.Fprintln(os.Stderr, "lkpkg:", err)
+		if err.Error() != "" { // empty: already reported, e.g. by the rootless build
+			fmt.Fprintln(os.Stderr, "lkpkg:", err)
+		}
 		var ec cli.ExitCoder
 		if errors.As(err, &ec) {
 			os.Exit(ec.ExitCode())
