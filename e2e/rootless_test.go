@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // rootlessUser is an unprivileged account made for one test (and removed after it): a home of its own, a copy of
@@ -210,7 +212,25 @@ func TestRootlessBuild(t *testing.T) {
 			t.Errorf("%s: %v, owner %d; want a file of uid %d", p, err, st.Uid, u.uid)
 		}
 	}
+	// Linux 5.11 and later mount overlayfs in a user namespace; older kernels get the native snapshotter.
+	if kernelAtLeast(t, 5, 11) {
+		if _, err := os.Stat(filepath.Join(u.home, ".local/share/lkpkg/runc-overlayfs")); err != nil {
+			t.Errorf("the rootless build did not use overlayfs on a kernel that allows it: %v", err)
+		}
+	}
 	u.assertWroteOnlyHomeAndTmp(marker)
+}
+
+func kernelAtLeast(t *testing.T, major, minor int) bool {
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		t.Fatal(err)
+	}
+	var maj, mnr int
+	if _, err := fmt.Sscanf(unix.ByteSliceToString(uts.Release[:]), "%d.%d", &maj, &mnr); err != nil {
+		t.Fatalf("kernel release %q: %v", uts.Release, err)
+	}
+	return maj > major || (maj == major && mnr >= minor)
 }
 
 // exportFilesystem writes the image of ref for arch in cache as a filesystem tar and returns its path.
