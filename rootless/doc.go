@@ -6,7 +6,7 @@
 // The re-execution takes two steps. The child is cloned into the new namespaces and, before doing anything,
 // waits for its parent to write the id maps; it then executes itself once more, because only a program started
 // by a process that already is uid 0 in the namespace holds the namespace's capabilities (they are dropped by
-// the first exec, which happens before any map exists). Main handles both steps and must run first in main().
+// the first exec, which happens before any map exists). Main handles both steps; main() calls it early.
 //
 // Only commands that run containers need this (pkg build); everything else runs as the user.
 package rootless

@@ -35,7 +35,8 @@ func Needed() bool { return os.Geteuid() != 0 }
 // Active reports whether this process is lkpkg re-executed by Run, as root of the user's namespace.
 func Active() bool { return os.Getenv(stageEnv) == stageRoot && os.Geteuid() == 0 }
 
-// Main does the child's part of Run and returns at once in any other process. Call it first in main().
+// Main does the child's part of Run and returns at once in any other process. Call it early in main(), before
+// anything else is started (but after the container runtime's hook: the runtime sets its own parent-death signal).
 func Main() {
 	switch os.Getenv(stageEnv) {
 	case stageWait:

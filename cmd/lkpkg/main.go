@@ -21,12 +21,13 @@ var (
 )
 
 func main() {
-	// A rootless build re-executes lkpkg in a user namespace (pkg build); this is that process's first step.
-	rootless.Main()
 	// lkpkg is also its own container runtime: BuildKit re-executes it as "runc", and libcontainer as its init.
 	if executor.RuntimeMain() {
 		return
 	}
+	// A rootless build re-executes lkpkg in a user namespace (pkg build); this is that process's first step.
+	// It comes after the runtime, which keeps the parent-death signal of its own choosing.
+	rootless.Main()
 	// containers-storage (--store) re-executes lkpkg to unpack layers in a chroot.
 	if snapshot.StoreMain() {
 		return
