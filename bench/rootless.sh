@@ -56,6 +56,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 useradd -m -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$user"
+touch /etc/subuid /etc/subgid # usermod refuses to add ranges to a missing file
 usermod --add-subuids 500000000-500065535 --add-subgids 500000000-500065535 "$user"
 home=$(getent passwd "$user" | cut -d: -f6)
 install -m 0755 "$lkpkg" "$work/lkpkg"

@@ -51,6 +51,7 @@ func newRootlessUser(t *testing.T, subids bool) *rootlessUser {
 		}
 	})
 	if subids {
+		ensureSubidFiles(t)
 		first := 400000000 + int(suffix[0])<<16 // far above the ranges useradd hands out
 		ids := fmt.Sprintf("%d-%d", first, first+65535)
 		runAsRoot(t, "usermod", "--add-subuids", ids, "--add-subgids", ids, u.name)
@@ -66,6 +67,19 @@ func newRootlessUser(t *testing.T, subids bool) *rootlessUser {
 	u.repo = filepath.Join(u.home, "repo")
 	u.do("git", "init", "-q", u.repo)
 	return u
+}
+
+// ensureSubidFiles creates empty /etc/subuid and /etc/subgid where there are none yet (a machine on which no
+// account got subordinate ids): usermod refuses to add ranges to a missing file.
+func ensureSubidFiles(t *testing.T) {
+	t.Helper()
+	for _, p := range []string{"/etc/subuid", "/etc/subgid"} {
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_RDONLY, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
 }
 
 // installTools puts lkpkg and the base image into a directory every user can read, as an installed lkpkg is.
