@@ -30,6 +30,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/lkpkg/lkpkg/executor/ociruntime"
+	"github.com/lkpkg/lkpkg/rootless"
 
 	// BuildKit's gRPC API needs its proto codec (a process-wide override).
 	_ "github.com/moby/buildkit/util/grpcutil/encoding/proto"
@@ -38,10 +39,20 @@ import (
 // DefaultStateDir holds BuildKit's cache and snapshots when running as root.
 const DefaultStateDir = "/var/lib/lkpkg"
 
+// defaultStateDir is DefaultStateDir, or for a rootless build (lkpkg re-executed in the user's namespace)
+// the user's own $XDG_DATA_HOME/lkpkg: nothing of a rootless build is written outside the user's home.
+func defaultStateDir() (string, error) {
+	if rootless.Active() {
+		return rootless.StateDir()
+	}
+	return DefaultStateDir, nil
+}
+
 // Options configure an Engine.
 type Options struct {
 	// StateDir is where snapshots, the build cache and container state
-	// live; one lkpkg process at a time uses it. Default DefaultStateDir.
+	// live; one lkpkg process at a time uses it. Default DefaultStateDir
+	// (rootless: $XDG_DATA_HOME/lkpkg).
 	StateDir string
 	// Messages receives notes for the user, such as waiting for another
 	// lkpkg's lock. Default os.Stderr.
@@ -135,10 +146,13 @@ func (o Options) withDefaults() (Options, error) {
 		o.Messages = os.Stderr
 	}
 	if os.Geteuid() != 0 {
-		return o, errors.New("building needs root (mounts and namespaces); run lkpkg as root, e.g. with sudo")
+		return o, errors.New("building needs root (mounts and namespaces): run lkpkg as root, or let `lkpkg pkg build` make a user namespace (see rootless builds in the README)")
 	}
 	if o.StateDir == "" {
-		o.StateDir = DefaultStateDir
+		var err error
+		if o.StateDir, err = defaultStateDir(); err != nil {
+			return o, err
+		}
 	}
 	abs, err := filepath.Abs(o.StateDir)
 	if err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/moby/buildkit/worker"
 	"github.com/moby/buildkit/worker/base"
 	"github.com/moby/buildkit/worker/runc"
+	"github.com/moby/sys/userns"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -49,7 +50,9 @@ func newWorkerSet(ctx context.Context, opts Options, gate *networkGate) (*worker
 	if ws.sessions, err = session.NewManager(); err != nil {
 		return nil, err
 	}
-	opt, err := runc.NewWorkerOpt(stateDir, ws.snapshotterFactory(stateDir, opts.Snapshotter), false, oci.ProcessSandbox,
+	// In a user namespace (a rootless build) BuildKit leaves cgroups and the /sys mount out of RUN steps'
+	// specs; the runtime gives them the host's /sys instead (see ociruntime).
+	opt, err := runc.NewWorkerOpt(stateDir, ws.snapshotterFactory(stateDir, opts.Snapshotter), userns.RunningInUserNS(), oci.ProcessSandbox,
 		nil, nil, // labels; identity mapping must stay nil, never empty
 		netproviders.Opt{Mode: "host"}, // replaced by the gated providers below
 		nil, runtimePath, "", false, nil, "", "", nil)

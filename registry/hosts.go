@@ -11,6 +11,8 @@ import (
 	buildkitdconfig "github.com/moby/buildkit/cmd/buildkitd/config"
 	resolverconfig "github.com/moby/buildkit/util/resolver/config"
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/lkpkg/lkpkg/rootless"
 )
 
 // HostsOptions say where registry transport settings come from.
@@ -115,7 +117,7 @@ func registriesConfInsecure(path string) ([]string, error) {
 // defaultRegistriesConf is the file podman would read: $CONTAINERS_REGISTRIES_CONF, the user's, then the system's.
 func defaultRegistriesConf() string {
 	candidates := []string{os.Getenv("CONTAINERS_REGISTRIES_CONF")}
-	if home, err := os.UserHomeDir(); err == nil && os.Geteuid() != 0 {
+	if home, err := os.UserHomeDir(); err == nil && (os.Geteuid() != 0 || rootless.Active()) {
 		candidates = append(candidates, filepath.Join(home, ".config", "containers", "registries.conf"))
 	}
 	candidates = append(candidates, "/etc/containers/registries.conf")

@@ -61,8 +61,8 @@ func OpenStore(opts StoreOptions) (*Store, error) {
 	if err != nil {
 		hint := ""
 		if os.Geteuid() != 0 && os.Getenv("_CONTAINERS_USERNS_CONFIGURED") == "" {
-			// podman and buildah re-execute themselves in a user namespace for this; lkpkg does not (yet).
-			hint = "; a rootless store needs the user namespace podman sets up: run lkpkg as root, or inside `podman unshare`"
+			// pkg build runs in its own user namespace (package rootless); other commands do not.
+			hint = "; a rootless store needs a user namespace: build without --nobuild/--dry-run, or run inside `podman unshare`"
 		}
 		return nil, fmt.Errorf("containers-storage: opening the store at %s (run root %s): %w%s", so.GraphRoot, so.RunRoot, err, hint)
 	}

@@ -15,13 +15,14 @@ import (
 	"github.com/lkpkg/lkpkg/executor"
 	"github.com/lkpkg/lkpkg/frontend"
 	"github.com/lkpkg/lkpkg/registry"
+	"github.com/lkpkg/lkpkg/rootless"
 	"github.com/lkpkg/lkpkg/snapshot"
 )
 
 // stateDirFlag is where the embedded BuildKit keeps snapshots and its build cache.
 func stateDirFlag() cli.Flag {
 	return &cli.StringFlag{Name: "state-dir", EnvVars: []string{"LKPKG_STATE"},
-		Usage: "directory for the build engine's state (default " + executor.DefaultStateDir + ")"}
+		Usage: "directory for the build engine's state (default " + executor.DefaultStateDir + ", $XDG_DATA_HOME/lkpkg when not root)"}
 }
 
 // unsupportedBuildFlags are accepted for linuxkit compatibility but need parts of lkpkg that are not there yet;
@@ -34,6 +35,9 @@ func pkgBuild(c *cli.Context) error {
 	push, err := checkBuildFlags(c)
 	if err != nil {
 		return err
+	}
+	if rootless.Needed() && !c.Bool("dry-run") && !c.Bool("nobuild") {
+		return buildRootless()
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -48,6 +52,19 @@ func pkgBuild(c *cli.Context) error {
 		return cli.Exit(fmt.Sprintf("interrupted: %v", err), 130)
 	}
 	return err
+}
+
+// buildRootless runs this same command again as root of a user namespace made of the caller's subordinate ids
+// (see package rootless) and exits as it does; that run prints its own errors.
+func buildRootless() error {
+	status, err := rootless.Run()
+	if err != nil {
+		return err
+	}
+	if status != 0 {
+		return cli.Exit("", status)
+	}
+	return nil
 }
 
 // checkBuildFlags refuses flag combinations that cannot work, before anything is read or built, and says whether

@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/lkpkg/lkpkg/executor"
+	"github.com/lkpkg/lkpkg/rootless"
 	"github.com/lkpkg/lkpkg/snapshot"
 )
 
@@ -24,13 +25,18 @@ func main() {
 	if executor.RuntimeMain() {
 		return
 	}
+	// A rootless build re-executes lkpkg in a user namespace (pkg build); this is that process's first step.
+	// It comes after the runtime, which keeps the parent-death signal of its own choosing.
+	rootless.Main()
 	// containers-storage (--store) re-executes lkpkg to unpack layers in a chroot.
 	if snapshot.StoreMain() {
 		return
 	}
 	app := newApp()
 	if err := app.Run(interspersed(app, os.Args)); err != nil {
-		fmt.Fprintln(os.Stderr, "lkpkg:", err)
+		if err.Error() != "" { // empty: already reported, e.g. by the rootless build
+			fmt.Fprintln(os.Stderr, "lkpkg:", err)
+		}
 		var ec cli.ExitCoder
 		if errors.As(err, &ec) {
 			os.Exit(ec.ExitCode())

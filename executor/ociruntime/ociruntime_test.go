@@ -115,3 +115,31 @@ func TestRemoveAllClearsUnusableState(t *testing.T) {
 		t.Errorf("missing root: %v", err)
 	}
 }
+
+func TestAddHostSys(t *testing.T) {
+	proc := specs.Mount{Destination: "/proc", Type: "proc", Source: "proc"}
+	for _, tc := range []struct {
+		name   string
+		mounts []specs.Mount
+		want   int // mounts afterwards
+	}{
+		{"no /sys: the host's is bound read-only", []specs.Mount{proc}, 2},
+		{"a /sys of the spec's own is kept", []specs.Mount{proc, {Destination: "/sys", Type: "sysfs", Source: "sysfs"}}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := &specs.Spec{Mounts: append([]specs.Mount(nil), tc.mounts...)}
+			addHostSys(spec)
+			if len(spec.Mounts) != tc.want {
+				t.Fatalf("mounts %+v", spec.Mounts)
+			}
+			sys := spec.Mounts[len(spec.Mounts)-1]
+			if sys.Destination != "/sys" {
+				t.Fatalf("last mount %+v, want /sys", sys)
+			}
+			if len(tc.mounts) < tc.want && (sys.Type != "bind" || sys.Source != "/sys" ||
+				!reflect.DeepEqual(sys.Options, []string{"rbind", "nosuid", "noexec", "nodev", "ro"})) {
+				t.Errorf("added /sys mount %+v, want a read-only rbind of the host's", sys)
+			}
+		})
+	}
+}

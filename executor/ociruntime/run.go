@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/moby/sys/userns"
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	"github.com/opencontainers/runc/libcontainer/system"
@@ -41,8 +42,15 @@ func runCommand(g globals, args []string) (int, error) {
 	if err != nil {
 		return 1, err
 	}
+	inUserNS := userns.RunningInUserNS()
+	if inUserNS {
+		addHostSys(spec)
+	}
 	config, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{
 		CgroupName: id, NoPivotRoot: *noPivot, NoNewKeyring: *noNewKeyring, Spec: spec,
+		// A rootless build: cgroups are not ours to manage (BuildKit sets no limits then), as in runc's
+		// rootless mode.
+		RootlessEUID: os.Geteuid() != 0, RootlessCgroups: inUserNS,
 	})
 	if err != nil {
 		return 1, fmt.Errorf("convert container spec: %w", err)

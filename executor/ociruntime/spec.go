@@ -38,6 +38,23 @@ func dropSeccompIfAllowed(spec *specs.Spec) error {
 	return nil
 }
 
+// addHostSys gives a RUN step of a rootless build the host's /sys, bound read-only, unless the spec mounts
+// something there. BuildKit leaves /sys out in a user namespace because a new sysfs can only be mounted in a
+// network namespace the user namespace owns, which a host-network step is not in; tools that read /sys (CPU
+// topology, for instance) would fail without one. Root of the user namespace has no privilege over the host's
+// /sys, so the step sees only what the user could read anyway.
+func addHostSys(spec *specs.Spec) {
+	for _, m := range spec.Mounts {
+		if m.Destination == "/sys" {
+			return
+		}
+	}
+	spec.Mounts = append(spec.Mounts, specs.Mount{
+		Destination: "/sys", Type: "bind", Source: "/sys",
+		Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"},
+	})
+}
+
 // newProcess turns an OCI process description into a libcontainer process.
 func newProcess(p *specs.Process, init bool) (*libcontainer.Process, error) {
 	lp := &libcontainer.Process{
