@@ -29,6 +29,11 @@ type PushRequest struct {
 	// ReleaseFromGitTag takes each package's release from the one git tag on its repository's HEAD.
 	ReleaseFromGitTag bool
 	NoBuild  bool   // push what the cache holds without building
+	// Signer, when set, signs each pushed index and its platform images (cosign-compatible, offline).
+	Signer *registry.Signer
+	// DisableContentTrust skips signing for every package (--disable-content-trust); build.yml's
+	// disable-content-trust does it for one.
+	DisableContentTrust bool
 }
 
 // Run resolves every package first (so a typo in the last one fails before anything is built, as in linuxkit),
@@ -134,6 +139,9 @@ func (b *Builder) push(ctx context.Context, plan *frontend.BuildPlan, req *PushR
 	if err := req.Pusher.Push(ctx, b.cache, tag, registry.PushOptions{ArchTags: req.ArchTags, Override: true}); err != nil {
 		return fmt.Errorf("pushing %s: %w", pkg.Tag(), err)
 	}
+	if err := b.sign(ctx, pkg, req, tag); err != nil {
+		return err
+	}
 	if release == "" {
 		fmt.Fprintf(b.opts.Log, "Build and push of %q complete\n", pkg.Tag())
 		return nil
@@ -149,7 +157,26 @@ func (b *Builder) push(ctx context.Context, plan *frontend.BuildPlan, req *PushR
 	if err := req.Pusher.Push(ctx, b.cache, fullRel, registry.PushOptions{ArchTags: req.ArchTags}); err != nil {
 		return fmt.Errorf("pushing release %s: %w", relTag, err)
 	}
+	if err := b.sign(ctx, pkg, req, fullRel); err != nil {
+		return err
+	}
 	fmt.Fprintf(b.opts.Log, "Build, push and release of %q complete\n", relTag)
+	return nil
+}
+
+// sign signs what ref names in the registry once it is pushed, unless signing is off for the package. Digests
+// already signed with the key are left alone, so re-pushing an unchanged package adds no signature.
+func (b *Builder) sign(ctx context.Context, pkg *frontend.Package, req *PushRequest, ref string) error {
+	if req.Signer == nil {
+		return nil
+	}
+	if req.DisableContentTrust || pkg.Spec.DisableContentTrust {
+		fmt.Fprintf(b.opts.Log, "%s: content trust disabled, not signing\n", pkg.Tag())
+		return nil
+	}
+	if err := req.Signer.Sign(ctx, ref); err != nil {
+		return fmt.Errorf("signing %s: %w", pkg.Tag(), err)
+	}
 	return nil
 }
 
