@@ -28,7 +28,7 @@ type PushRequest struct {
 	Release  string // also push the package as <org>/<image>:<Release>, never replacing an existing one
 	// ReleaseFromGitTag takes each package's release from the one git tag on its repository's HEAD.
 	ReleaseFromGitTag bool
-	NoBuild  bool   // push what the cache holds without building
+	NoBuild           bool // push what the cache holds without building
 	// Signer, when set, signs each pushed index and its platform images (cosign-compatible, offline).
 	Signer *registry.Signer
 	// DisableContentTrust skips signing for every package (--disable-content-trust); build.yml's
