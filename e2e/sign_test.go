@@ -248,6 +248,14 @@ func TestSignPushVerify(t *testing.T) {
 			if out, err := cosignVerify(t, otherKey+".pub", tag); err == nil {
 				t.Errorf("cosign accepted the wrong key:\n%s", out)
 			}
+			// The other way round: cosign signs with a key lkpkg made (offline, new bundle format), lkpkg verifies.
+			cs := exec.Command("cosign", "sign", "--key", otherKey+".key", "--use-signing-config=false", "--tlog-upload=false",
+				"--allow-http-registry", "--yes", tag)
+			cs.Env = append(os.Environ(), "COSIGN_PASSWORD=", "HOME="+t.TempDir(), "DOCKER_CONFIG="+t.TempDir())
+			if out, err := cs.CombinedOutput(); err != nil {
+				t.Fatalf("cosign sign with an lkpkg key: %v\n%s", err, out)
+			}
+			mustLkpkg(t, e.repo.Dir, env, "verify", "--key", otherKey+".pub", tag)
 
 			// A wrong password is a clear error before anything is pushed.
 			r = lkpkg(t, e.repo.Dir, append(noCredsEnv(t), "COSIGN_PASSWORD=nope"), "--cache", e.cache, "pkg", "push", "--nobuild",
@@ -270,6 +278,17 @@ func TestSignPushVerify(t *testing.T) {
 			r = lkpkg(t, e.repo.Dir, env, "verify", "--key", lkKey+".pub", plainTag)
 			if r.code == 0 || !strings.Contains(r.stderr, "no signature") {
 				t.Errorf("unsigned: exit %d\n%s", r.code, r.stderr)
+			}
+
+			// --disable-content-trust does the same for every package of the run.
+			flagged := dir + "-flag"
+			e.pkg(flagged, "image: flagged\norg: "+host+"/lk\narches: [amd64, arm64]\n", pushDockerfile)
+			r = e.mustBuild(env, "--push", "--sign-key", lkKey+".key", "--disable-content-trust", flagged)
+			if !strings.Contains(r.stderr, "content trust disabled, not signing") || strings.Contains(r.stderr, "Signed ") {
+				t.Errorf("--disable-content-trust:\n%s", tail(r.stderr, 10))
+			}
+			if _, b := signatures(t, e.tag(flagged)); len(b) != 0 {
+				t.Errorf("--disable-content-trust package has %d signatures", len(b))
 			}
 
 			// Tampered signatures on the unsigned package: the signed package's bundle copied over (its statement
