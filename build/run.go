@@ -139,7 +139,8 @@ func (b *Builder) push(ctx context.Context, plan *frontend.BuildPlan, req *PushR
 	if err := req.Pusher.Push(ctx, b.cache, tag, registry.PushOptions{ArchTags: req.ArchTags, Override: true}); err != nil {
 		return fmt.Errorf("pushing %s: %w", pkg.Tag(), err)
 	}
-	if err := b.sign(ctx, pkg, req, tag); err != nil {
+	pushed, err := b.sign(ctx, pkg, req, tag)
+	if err != nil {
 		return err
 	}
 	if release == "" {
@@ -157,24 +158,34 @@ func (b *Builder) push(ctx context.Context, plan *frontend.BuildPlan, req *PushR
 	if err := req.Pusher.Push(ctx, b.cache, fullRel, registry.PushOptions{ArchTags: req.ArchTags}); err != nil {
 		return fmt.Errorf("pushing release %s: %w", relTag, err)
 	}
-	if err := b.sign(ctx, pkg, req, fullRel); err != nil {
+	if _, err := b.sign(ctx, pkg, req, fullRel, root.Digest.String(), pushed); err != nil {
 		return err
 	}
 	fmt.Fprintf(b.opts.Log, "Build, push and release of %q complete\n", relTag)
 	return nil
 }
 
-// sign signs what ref names in the registry once it is pushed, unless signing is off for the package. Digests
-// already signed with the key are left alone, so re-pushing an unchanged package adds no signature.
-func (b *Builder) sign(ctx context.Context, pkg *frontend.Package, req *PushRequest, ref string) error {
+// sign signs what ref names in the registry once it is pushed, unless signing is off for the package, and returns
+// the digest signed. Digests already signed with the key are left alone, so re-pushing an unchanged package adds
+// no signature. With onlyDigests, ref is signed only if it names one of them (a release tag that already existed
+// was not overwritten, so it may name something else).
+func (b *Builder) sign(ctx context.Context, pkg *frontend.Package, req *PushRequest, ref string, onlyDigests ...string) (string, error) {
 	if req.Signer == nil {
-		return nil
+		return "", nil
 	}
 	if req.DisableContentTrust || pkg.Spec.DisableContentTrust {
-		fmt.Fprintf(b.opts.Log, "%s: content trust disabled, not signing\n", pkg.Tag())
-		return nil
+		fmt.Fprintf(b.opts.Log, "%s: content trust disabled, not signing\n", ref)
+		return "", nil
 	}
-	if err := req.Signer.Sign(ctx, ref); err != nil {
+	if onlyDigests != nil {
+		return "", wrapSign(pkg, req.Signer.SignIfDigest(ctx, ref, onlyDigests...))
+	}
+	d, err := req.Signer.Sign(ctx, ref)
+	return d, wrapSign(pkg, err)
+}
+
+func wrapSign(pkg *frontend.Package, err error) error {
+	if err != nil {
 		return fmt.Errorf("signing %s: %w", pkg.Tag(), err)
 	}
 	return nil

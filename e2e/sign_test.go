@@ -227,6 +227,12 @@ func TestSignPushVerify(t *testing.T) {
 			if _, b := signatures(t, tag); len(b) != 1 {
 				t.Errorf("after re-push, %d signatures", len(b))
 			}
+			// A release names the same digests: it verifies, and nothing is signed twice.
+			r = e.mustBuild(env, "--push", "--sign-key", lkKey+".key", "--release", "v1.0", dir)
+			if strings.Contains(r.stderr, "Signed ") || strings.Contains(r.stderr, "not signing") {
+				t.Errorf("release:\n%s", tail(r.stderr, 10))
+			}
+			mustLkpkg(t, e.repo.Dir, env, "verify", "--key", lkKey+".pub", host+"/lk/s:v1.0")
 
 			// A key made by cosign, given in LKPKG_SIGN_KEY, adds its signature next to the first.
 			mustLkpkg(t, e.repo.Dir, append(noCredsEnv(t), "COSIGN_PASSWORD=cosign-pw", "LKPKG_SIGN_KEY="+filepath.Join(cosignDir, "cosign.key")),

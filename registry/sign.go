@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -32,25 +33,41 @@ func NewSigner(remote Remote, key *sign.PrivateKey, log io.Writer) *Signer {
 
 // Sign signs what refName names in the registry: its digest and, for an index, each platform's image manifest
 // (attestation manifests are left out), as `cosign sign --recursive` does. A digest that already carries a
-// bundle that verifies with this key is not signed again, so re-pushing an unchanged package adds nothing.
-func (s *Signer) Sign(ctx context.Context, refName string) error {
+// bundle that verifies with this key is not signed again, so re-pushing an unchanged package adds nothing. It
+// returns the digest refName resolved to.
+func (s *Signer) Sign(ctx context.Context, refName string) (string, error) {
+	return s.sign(ctx, refName, nil)
+}
+
+// SignIfDigest is Sign, but only when refName resolves to one of digests: a tag the push left alone (an
+// existing release tag is never overwritten) may name something this run did not push, and is not signed.
+func (s *Signer) SignIfDigest(ctx context.Context, refName string, digests ...string) error {
+	_, err := s.sign(ctx, refName, digests)
+	return err
+}
+
+func (s *Signer) sign(ctx context.Context, refName string, only []string) (string, error) {
 	ref, err := s.parse(refName)
 	if err != nil {
-		return err
+		return "", err
 	}
 	desc, err := s.head(ctx, ref)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if desc == nil {
-		return fmt.Errorf("%s: %w; nothing to sign", refName, ErrNotInRegistry)
+		return "", fmt.Errorf("%s: %w; nothing to sign", refName, ErrNotInRegistry)
+	}
+	if only != nil && !slices.Contains(only, desc.Digest.String()) {
+		fmt.Fprintf(s.Log, "%s is %s, which this push did not write; not signing it\n", refName, desc.Digest)
+		return desc.Digest.String(), nil
 	}
 	repo := ref.Context()
 	targets := []v1.Descriptor{*desc}
 	if desc.MediaType.IsIndex() {
 		idx, err := s.getIndex(ctx, repo.Digest(desc.Digest.String()))
 		if err != nil {
-			return err
+			return "", err
 		}
 		for _, child := range idx.Manifests {
 			if isAttestation(child) || child.Platform.Architecture == "unknown" || !isManifestMediaType(child.MediaType) {
@@ -58,17 +75,17 @@ func (s *Signer) Sign(ctx context.Context, refName string) error {
 			}
 			h, err := v1.NewHash(child.Digest.String())
 			if err != nil {
-				return err
+				return "", err
 			}
 			targets = append(targets, v1.Descriptor{MediaType: types.MediaType(child.MediaType), Digest: h, Size: child.Size})
 		}
 	}
 	for _, t := range targets {
 		if err := s.signDigest(ctx, repo.Digest(t.Digest.String()), t); err != nil {
-			return err
+			return "", err
 		}
 	}
-	return nil
+	return desc.Digest.String(), nil
 }
 
 // signDigest attaches a signature bundle to one digest, unless one made with this key is there already.

@@ -165,7 +165,7 @@ func TestSignAndVerify(t *testing.T) {
 			index, children := pushTestIndex(t, ref)
 			var log bytes.Buffer
 			signer := NewSigner(NewRemote(nil, nil), priv, &log)
-			if err := signer.Sign(ctx, ref); err != nil {
+			if _, err := signer.Sign(ctx, ref); err != nil {
 				t.Fatal(err)
 			}
 			if reg.referrersCalls.Load() == 0 {
@@ -202,7 +202,7 @@ func TestSignAndVerify(t *testing.T) {
 
 			// Re-signing the same digests adds nothing.
 			log.Reset()
-			if err := signer.Sign(ctx, ref); err != nil {
+			if _, err := signer.Sign(ctx, ref); err != nil {
 				t.Fatal(err)
 			}
 			if strings.Count(log.String(), "already signed with this key") != 3 || strings.Contains(log.String(), "Signed ") {
@@ -215,7 +215,7 @@ func TestSignAndVerify(t *testing.T) {
 			// A second key adds its signature next to the first (the tag schema index is merged, not replaced);
 			// both keys verify.
 			priv2, _ := testKeys(t)
-			if err := NewSigner(NewRemote(nil, nil), priv2, nil).Sign(ctx, ref); err != nil {
+			if _, err := NewSigner(NewRemote(nil, nil), priv2, nil).Sign(ctx, ref); err != nil {
 				t.Fatal(err)
 			}
 			if n := len(bundleReferrers(t, repo, index)); n != 2 {
@@ -275,7 +275,7 @@ func TestVerifyUnsignedAndTampered(t *testing.T) {
 		t.Fatalf("tampered: %v", err)
 	}
 	// Signing now adds a good signature beside the bad one, and verification passes.
-	if err := NewSigner(r, priv, nil).Sign(ctx, repo+":v1"); err != nil {
+	if _, err := NewSigner(r, priv, nil).Sign(ctx, repo+":v1"); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := r.Verify(ctx, repo+":v1", pub); err != nil || len(v.Signatures) != 1 {
@@ -290,4 +290,30 @@ func mustRepo(t *testing.T, s string) name.Repository {
 		t.Fatal(err)
 	}
 	return r
+}
+
+func TestSignIfDigestLeavesOthersAlone(t *testing.T) {
+	ctx := context.Background()
+	priv, pub := testKeys(t)
+	reg := newSignRegistry(t, true)
+	repo := reg.host + "/org/pkg"
+	index, _ := pushTestIndex(t, repo+":v1")
+	var log bytes.Buffer
+	s := NewSigner(NewRemote(nil, nil), priv, &log)
+	r := NewRemote(nil, nil)
+	if err := s.SignIfDigest(ctx, repo+":v1", "sha256:"+strings.Repeat("0", 64)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "did not write; not signing it") {
+		t.Errorf("log:\n%s", log.String())
+	}
+	if _, err := r.Verify(ctx, repo+":v1", pub); !errors.Is(err, ErrNoSignature) {
+		t.Errorf("signed a digest it was told not to: %v", err)
+	}
+	if err := s.SignIfDigest(ctx, repo+":v1", index.String()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Verify(ctx, repo+":v1", pub); err != nil {
+		t.Error(err)
+	}
 }
