@@ -28,7 +28,12 @@ type PushRequest struct {
 	Release  string // also push the package as <org>/<image>:<Release>, never replacing an existing one
 	// ReleaseFromGitTag takes each package's release from the one git tag on its repository's HEAD.
 	ReleaseFromGitTag bool
-	NoBuild  bool   // push what the cache holds without building
+	NoBuild           bool // push what the cache holds without building
+	// Signer, when set, signs each pushed index and its platform images (cosign-compatible, offline).
+	Signer *registry.Signer
+	// DisableContentTrust skips signing for every package (--disable-content-trust); build.yml's
+	// disable-content-trust does it for one.
+	DisableContentTrust bool
 }
 
 // Run resolves every package first (so a typo in the last one fails before anything is built, as in linuxkit),
@@ -134,6 +139,10 @@ func (b *Builder) push(ctx context.Context, plan *frontend.BuildPlan, req *PushR
 	if err := req.Pusher.Push(ctx, b.cache, tag, registry.PushOptions{ArchTags: req.ArchTags, Override: true}); err != nil {
 		return fmt.Errorf("pushing %s: %w", pkg.Tag(), err)
 	}
+	pushed, err := b.sign(ctx, pkg, req, tag)
+	if err != nil {
+		return err
+	}
 	if release == "" {
 		fmt.Fprintf(b.opts.Log, "Build and push of %q complete\n", pkg.Tag())
 		return nil
@@ -149,7 +158,36 @@ func (b *Builder) push(ctx context.Context, plan *frontend.BuildPlan, req *PushR
 	if err := req.Pusher.Push(ctx, b.cache, fullRel, registry.PushOptions{ArchTags: req.ArchTags}); err != nil {
 		return fmt.Errorf("pushing release %s: %w", relTag, err)
 	}
+	if _, err := b.sign(ctx, pkg, req, fullRel, root.Digest.String(), pushed); err != nil {
+		return err
+	}
 	fmt.Fprintf(b.opts.Log, "Build, push and release of %q complete\n", relTag)
+	return nil
+}
+
+// sign signs what ref names in the registry once it is pushed, unless signing is off for the package, and returns
+// the digest signed. Digests already signed with the key are left alone, so re-pushing an unchanged package adds
+// no signature. With onlyDigests, ref is signed only if it names one of them (a release tag that already existed
+// was not overwritten, so it may name something else).
+func (b *Builder) sign(ctx context.Context, pkg *frontend.Package, req *PushRequest, ref string, onlyDigests ...string) (string, error) {
+	if req.Signer == nil {
+		return "", nil
+	}
+	if req.DisableContentTrust || pkg.Spec.DisableContentTrust {
+		fmt.Fprintf(b.opts.Log, "%s: content trust disabled, not signing\n", ref)
+		return "", nil
+	}
+	if onlyDigests != nil {
+		return "", wrapSign(pkg, req.Signer.SignIfDigest(ctx, ref, onlyDigests...))
+	}
+	d, err := req.Signer.Sign(ctx, ref)
+	return d, wrapSign(pkg, err)
+}
+
+func wrapSign(pkg *frontend.Package, err error) error {
+	if err != nil {
+		return fmt.Errorf("signing %s: %w", pkg.Tag(), err)
+	}
 	return nil
 }
 

@@ -2,5 +2,7 @@
 // or self-signed and which CAs to trust (Hosts), and the credentials users keep for docker and podman
 // (Credentials); pulls into the linuxkit cache (Puller); pushes from it (Pusher), which send the cache's bytes
 // unchanged, so digests are BuildKit's, and merge with an index already in the registry by linuxkit's rules
-// (MergeIndex). Both use go-containerregistry's remote package, as linuxkit does.
+// (MergeIndex); signatures (Signer, Remote.Verify), cosign-compatible Sigstore bundles made by package sign and
+// attached as OCI referrers, with the referrers tag schema where a registry has no referrers API. All use
+// go-containerregistry's remote package, as linuxkit does.
 package registry

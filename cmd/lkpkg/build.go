@@ -96,6 +96,8 @@ func checkBuildFlags(c *cli.Context) (push bool, err error) {
 		return false, cli.Exit("--release and --release-from-git-tag cannot be combined", 2)
 	case c.Bool("nobuild") && (c.Bool("force") || c.Bool("pull")):
 		return false, cli.Exit("--nobuild cannot be combined with --force or --pull", 2)
+	case !push && c.String("sign-key") != "" && os.Getenv(signKeyEnv) == "":
+		return false, cli.Exit("--sign-key only makes sense with --push (signatures are attached in the registry)", 2)
 	}
 	return push, nil
 }
@@ -237,11 +239,20 @@ func pushRequest(c *cli.Context, push bool, creds *registry.Credentials, hostOpt
 	if err := pusher.TrustCAs(hostOpts.CertFiles...); err != nil {
 		return nil, err
 	}
-	return &build.PushRequest{
-		Pusher:            pusher,
-		ArchTags:          c.Bool("manifest"),
-		Release:           c.String("release"),
-		ReleaseFromGitTag: c.Bool("release-from-git-tag"),
-		NoBuild:           c.Bool("nobuild"),
-	}, nil
+	req := &build.PushRequest{
+		Pusher:              pusher,
+		ArchTags:            c.Bool("manifest"),
+		Release:             c.String("release"),
+		ReleaseFromGitTag:   c.Bool("release-from-git-tag"),
+		NoBuild:             c.Bool("nobuild"),
+		DisableContentTrust: c.Bool("disable-content-trust"),
+	}
+	if keyFile := c.String("sign-key"); keyFile != "" {
+		key, err := loadSignKey(keyFile)
+		if err != nil {
+			return nil, err
+		}
+		req.Signer = registry.NewSigner(pusher.Remote, key, c.App.ErrWriter)
+	}
+	return req, nil
 }

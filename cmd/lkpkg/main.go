@@ -53,7 +53,7 @@ func newApp() *cli.App {
 		HideVersion:            true,
 		UseShortOptionHandling: true,
 		Flags:                  rootFlags(),
-		Commands:               []*cli.Command{pkgCommand(), cacheCommand(), versionCommand()},
+		Commands:               []*cli.Command{pkgCommand(), cacheCommand(), keyCommand(), verifyCommand(), versionCommand()},
 		// Errors are printed once, by main.
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
