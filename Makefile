@@ -11,11 +11,14 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN     := bin/lkpkg
 
-.PHONY: all build deps examples test unit e2e bench fuzz vendor
+.PHONY: all build deps test-deps examples test unit e2e bench fuzz vendor
 all: build
 
 deps:
 	@.ci/deps
+
+test-deps:
+	@.ci/deps --test
 
 build: deps
 	$(GO) build $(GOFLAGS) -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/lkpkg
@@ -29,11 +32,11 @@ examples: build
 	$(BIN) --cache $(EXAMPLES_CACHE) pkg build --state-dir $(EXAMPLES_STATE) $(dir $(wildcard examples/*/build.yml))
 	$(BIN) --cache $(EXAMPLES_CACHE) cache ls
 
-test: build
+test: test-deps build
 	$(GO) vet $(GOFLAGS) -tags '$(TAGS)' ./...
 	LKPKG_BIN=$(CURDIR)/$(BIN) $(GO) test $(GOFLAGS) -tags '$(TAGS)' -count=1 ./...
 
-bench: build
+bench: test-deps build
 	$(GO) test $(GOFLAGS) -tags '$(TAGS)' -run '^$$' -bench . ./frontend/...
 	LKPKG=$(CURDIR)/$(BIN) bench/showtag.sh
 	LKPKG=$(CURDIR)/$(BIN) bench/showtag.sh --dirty
