@@ -35,7 +35,9 @@ func TestParseYAMLSemantics(t *testing.T) {
 		{"only the first document is read", "image: a\n---\nimage: b\n", func(s *Spec) bool { return s.Image == "a" }},
 		{"content trust switch", "image: a\ndisable-content-trust: true\n", func(s *Spec) bool { return s.DisableContentTrust }},
 		{"depends list", "image: a\ndepends:\n  docker-images:\n    target-dir: deps\n    list: [x@sha256:" + strings.Repeat("a", 64) + "]\n",
-			func(s *Spec) bool { return s.Depends.DockerImages.TargetDir == "deps" && len(s.Depends.DockerImages.List) == 1 }},
+			func(s *Spec) bool {
+				return s.Depends.DockerImages.TargetDir == "deps" && len(s.Depends.DockerImages.List) == 1
+			}},
 		{"buildArgs", "image: a\nbuildArgs:\n  - A=b=c\n", func(s *Spec) bool { return (*s.BuildArgs)[0] == "A=b=c" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

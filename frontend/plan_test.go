@@ -204,4 +204,3 @@ func mustAtoi(t *testing.T, s string) int64 {
 	}
 	return n
 }
-
