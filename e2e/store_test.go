@@ -34,8 +34,10 @@ func newPodmanStore(t *testing.T) *podmanStore {
 	dir := t.TempDir()
 	s := &podmanStore{t: t, root: filepath.Join(dir, "root"), runroot: filepath.Join(dir, "run"),
 		conf: filepath.Join(dir, "containers.conf"), tmp: filepath.Join(dir, "tmp")}
-	// This VM refuses to raise RLIMIT_NPROC/NOFILE, which podman's default ulimits ask for; no systemd or journald.
-	conf := "[containers]\ndefault_ulimits = []\n[engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"none\"\n"
+	// This VM refuses to raise RLIMIT_NPROC/NOFILE, which podman's default ulimits ask for; no systemd or journald;
+	// and crun (Debian's first choice for podman) refuses its hybrid cgroup hierarchy, so podman uses runc (lkpkg
+	// itself needs neither).
+	conf := "[containers]\ndefault_ulimits = []\n[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"none\"\n"
 	if err := os.WriteFile(s.conf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
