@@ -222,8 +222,12 @@ if [ $want_buildah = 1 ]; then
 	else
 		why_buildah="buildah is not installed and apt-get could not install it"
 	fi
-	# This VM refuses raising RLIMIT_NPROC/NOFILE: no default ulimits for buildah's containers.
+	# This VM refuses raising RLIMIT_NPROC/NOFILE: no default ulimits for buildah's containers. crun, Debian's
+	# default runtime, refuses hybrid cgroup hierarchies: buildah runs its RUN steps with runc when it can.
 	printf '[containers]\ndefault_ulimits = []\n' >"$work/containers.conf"
+	if command -v runc >/dev/null || apt_install runc; then
+		printf '[engine]\nruntime = "runc"\n' >>"$work/containers.conf"
+	fi
 fi
 
 # --- the cold builds ------------------------------------------------------------------------------------
