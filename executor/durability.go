@@ -8,10 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/moby/buildkit/util/db"
-	"github.com/moby/buildkit/worker/base"
-	bolt "go.etcd.io/bbolt"
 )
 
 // BuildKit commits every transaction of its two busiest databases (containerd's content and snapshot metadata,
@@ -77,9 +73,13 @@ type relaxedDBs struct {
 	paths    []string
 }
 
-// relaxSync turns off per-commit syncing of the worker's metadata databases, after writing the marker that
-// makes a later boot discard them if they never get synced. It keeps syncing when the boot ID is unknown.
-func relaxSync(stateDir string, opt base.WorkerOpt) (*relaxedDBs, error) {
+// unsyncedDBs are the worker databases (under workerRoot) that newWorkerOpt opens without per-commit sync.
+var unsyncedDBs = []string{"containerdmeta.db", "metadata_v2.db"}
+
+// markUnsynced writes the marker that makes a later boot discard the state if its databases never get synced,
+// and returns what to sync at close. It returns nil, and the databases keep syncing every commit, when the boot
+// ID is unknown.
+func markUnsynced(stateDir, workerRoot string) (*relaxedDBs, error) {
 	id, err := bootID()
 	if err != nil {
 		return nil, nil
@@ -88,17 +88,8 @@ func relaxSync(stateDir string, opt base.WorkerOpt) (*relaxedDBs, error) {
 		return nil, fmt.Errorf("mark build state unsynced: %w", err)
 	}
 	r := &relaxedDBs{stateDir: stateDir}
-	dbs := map[string]any{"containerdmeta.db": opt.ContentMetadata, "metadata_v2.db": opt.MetadataStore.DB()}
-	for name, h := range dbs {
-		d, ok := h.(db.Transactor)
-		if !ok {
-			continue // a BuildKit that no longer hands out bolt: keep its own syncing
-		}
-		// BuildKit's handles wrap bolt's and expose it only inside a transaction; nothing else runs yet.
-		if err := d.View(func(tx *bolt.Tx) error { tx.DB().NoSync = true; return nil }); err != nil {
-			return nil, fmt.Errorf("open %s: %w", name, err)
-		}
-		r.paths = append(r.paths, filepath.Join(opt.Root, name))
+	for _, name := range unsyncedDBs {
+		r.paths = append(r.paths, filepath.Join(workerRoot, name))
 	}
 	return r, nil
 }

@@ -13,16 +13,16 @@ import (
 	"github.com/moby/buildkit/cache"
 	"github.com/moby/buildkit/cache/contenthash"
 	"github.com/moby/buildkit/control"
-	"github.com/moby/buildkit/executor/oci"
 	"github.com/moby/buildkit/frontend"
 	dockerfile "github.com/moby/buildkit/frontend/dockerfile/builder"
 	"github.com/moby/buildkit/frontend/gateway/forwarder"
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/solver"
 	"github.com/moby/buildkit/solver/bboltcachestorage"
+	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/buildkit/util/db/boltutil"
 	"github.com/moby/buildkit/util/entitlements"
-	"github.com/moby/buildkit/util/network/netproviders"
+	"github.com/moby/buildkit/util/network"
 	"github.com/moby/buildkit/util/resolver"
 	"github.com/moby/buildkit/worker"
 	"github.com/moby/buildkit/worker/base"
@@ -50,23 +50,20 @@ func newWorkerSet(ctx context.Context, opts Options, gate *networkGate) (*worker
 	if ws.sessions, err = session.NewManager(); err != nil {
 		return nil, err
 	}
+	snapshotter := ws.snapshotterFactory(stateDir, opts.Snapshotter)
+	if ws.relaxed, err = markUnsynced(stateDir, workerRoot(stateDir, snapshotter.Name)); err != nil {
+		return nil, err
+	}
+	networks := map[pb.NetMode]network.Provider{}
+	enforceNetworkPolicy(networks, gate)
 	// In a user namespace (a rootless build) BuildKit leaves cgroups and the /sys mount out of RUN steps'
 	// specs; the runtime gives them the host's /sys instead (see ociruntime).
-	opt, err := runc.NewWorkerOpt(stateDir, ws.snapshotterFactory(stateDir, opts.Snapshotter), userns.RunningInUserNS(), oci.ProcessSandbox,
-		nil, nil, // labels; identity mapping must stay nil, never empty
-		netproviders.Opt{Mode: "host"}, // replaced by the gated providers below
-		nil, runtimePath, "", false, nil, "", "", nil)
+	opt, err := newWorkerOpt(ctx, workerSpec{stateDir: stateDir, snapshotter: snapshotter,
+		rootless: userns.RunningInUserNS(), runtime: runtimePath, networks: networks, noSync: ws.relaxed != nil})
 	if err != nil {
 		ws.closeSnapshotter()
 		return nil, fmt.Errorf("set up BuildKit worker in %s: %w", stateDir, err)
 	}
-	if ws.relaxed, err = relaxSync(stateDir, opt); err != nil {
-		opt.MetadataStore.Close()
-		opt.ContentMetadata.Close()
-		ws.closeSnapshotter()
-		return nil, err
-	}
-	enforceNetworkPolicy(opt.NetworkProviders, gate)
 	opt.RegistryHosts = resolver.NewRegistryConfig(opts.Registries)
 	opt.GCPolicy = opts.GCPolicy
 	if ws.worker, err = base.NewWorker(ctx, opt); err != nil {
