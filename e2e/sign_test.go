@@ -346,3 +346,59 @@ func mustParse(t *testing.T, ref string) name.Reference {
 	}
 	return r
 }
+
+// Signing against the distribution registry (basic auth, a self-signed certificate, no referrers API): the
+// signatures go under the sha256-<hex> tag, and lkpkg and the stock cosign both verify them with the registry's
+// CA and credentials; the wrong key fails for both.
+func TestDistributionSignVerify(t *testing.T) {
+	d := newDistRegistry(t, distOptions{})
+	e := newBuildEnv(t)
+	keys := t.TempDir()
+	key, other := filepath.Join(keys, "lk"), filepath.Join(keys, "other")
+	env := append(noCredsEnv(t), "COSIGN_PASSWORD=lk-pw")
+	mustLkpkg(t, keys, env, "key", "generate", "--output-key-prefix", key)
+	mustLkpkg(t, keys, env, "key", "generate", "--output-key-prefix", other)
+	e.pkg("pkg/s", "image: s\norg: "+d.host+"/lk\narches: [amd64, arm64]\n", pushDockerfile)
+	tag := e.tag("pkg/s")
+	root := []string{"--cert-file", d.caFile}
+	r := distBuild(e, env, root, "--push", "--sign-key", key+".key", "--registry-creds", d.creds(), "pkg/s")
+	if r.code != 0 {
+		t.Fatalf("build --push --sign-key: exit %d\n%s", r.code, tail(r.stderr, 30))
+	}
+	if n := strings.Count(r.stderr, "Signed "); n != 3 {
+		t.Errorf("signed %d digests, want 3 (index, amd64, arm64):\n%s", n, tail(r.stderr, 20))
+	}
+	index := d.digest(t, tag)
+	if d.digest(t, d.host+"/lk/s:sha256-"+strings.TrimPrefix(index, "sha256:")) == "" {
+		t.Fatalf("no referrers tag for %s in a registry without the referrers API", index)
+	}
+
+	verify := func(pub, ref string) result {
+		return lkpkg(t, e.repo.Dir, env, "--cert-file", d.caFile, "verify", "--key", pub, "--registry-creds", d.creds(), ref)
+	}
+	for _, ref := range []string{tag, tag + "-amd64", tag + "-arm64"} {
+		if r := verify(key+".pub", ref); r.code != 0 || !strings.Contains(r.stdout, "Verified "+ref) {
+			t.Errorf("lkpkg verify %s: exit %d\n%s%s", ref, r.code, r.stdout, r.stderr)
+		}
+	}
+	if r := verify(other+".pub", tag); r.code == 0 || !strings.Contains(r.stderr, "signed with another key") {
+		t.Errorf("lkpkg verify with the wrong key: exit %d\n%s", r.code, r.stderr)
+	}
+
+	// cosign reads the CA from SSL_CERT_FILE and the login from a docker config.
+	docker := t.TempDir()
+	auth := base64.StdEncoding.EncodeToString([]byte(d.user + ":" + d.pass))
+	writeFile(t, filepath.Join(docker, "config.json"), `{"auths":{"`+d.host+`":{"auth":"`+auth+`"}}}`)
+	cosign := func(pub string) (string, error) {
+		cmd := exec.Command("cosign", "verify", "--key", pub, "--insecure-ignore-tlog=true", tag)
+		cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "DOCKER_CONFIG="+docker, "SSL_CERT_FILE="+d.caFile)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := cosign(key + ".pub"); err != nil {
+		t.Errorf("cosign verify: %v\n%s", err, out)
+	}
+	if out, err := cosign(other + ".pub"); err == nil {
+		t.Errorf("cosign accepted the wrong key:\n%s", out)
+	}
+}
