@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 const bundleMediaType = "application/vnd.dev.sigstore.bundle.v0.3+json"
@@ -369,8 +370,19 @@ func TestDistributionSignVerify(t *testing.T) {
 		t.Errorf("signed %d digests, want 3 (index, amd64, arm64):\n%s", n, tail(r.stderr, 20))
 	}
 	index := d.digest(t, tag)
-	if d.digest(t, d.host+"/lk/s:sha256-"+strings.TrimPrefix(index, "sha256:")) == "" {
+	referrersTag := d.host + "/lk/s:sha256-" + strings.TrimPrefix(index, "sha256:")
+	if d.digest(t, referrersTag) == "" {
 		t.Fatalf("no referrers tag for %s in a registry without the referrers API", index)
+	}
+	// What lkpkg wrote for the signatures is OCI too: the referrers index and each referrer manifest.
+	rawIndex := d.raw(t, referrersTag)
+	checkOCIDocument(t, referrersTag, ocispec.MediaTypeImageIndex, rawIndex)
+	var referrers ocispec.Index
+	if err := json.Unmarshal(rawIndex, &referrers); err != nil || len(referrers.Manifests) != 1 {
+		t.Fatalf("referrers index: %v, %d entries, want 1\n%s", err, len(referrers.Manifests), rawIndex)
+	}
+	for _, m := range referrers.Manifests {
+		checkOCIDocument(t, "referrer "+m.Digest.String(), m.MediaType, d.raw(t, d.host+"/lk/s@"+m.Digest.String()))
 	}
 
 	verify := func(pub, ref string) result {
