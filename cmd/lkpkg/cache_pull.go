@@ -15,19 +15,11 @@ func cachePull(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	creds, err := registry.LoadCredentials(c.StringSlice("registry-creds"))
+	remote, err := newRemote(c)
 	if err != nil {
 		return err
 	}
-	certFiles := flagStrings(c, "cert-file")
-	hosts, err := registry.Hosts(registry.HostsOptions{Insecure: c.StringSlice("insecure-registry"), CertFiles: certFiles})
-	if err != nil {
-		return err
-	}
-	puller := registry.NewPuller(creds, hosts)
-	if err := puller.TrustCAs(certFiles...); err != nil {
-		return err
-	}
+	puller := &registry.Puller{Remote: remote}
 	for _, name := range c.Args().Slice() {
 		if err := puller.PullWithArchNames(c.Context, cache, frontend.ExpandReferenceWithTag(name)); err != nil {
 			return err

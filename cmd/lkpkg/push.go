@@ -14,19 +14,25 @@ func insecureRegistryFlag() cli.Flag {
 		Usage: "registry (host[:port]) that may be plain HTTP or self-signed; also read from registries.conf"}
 }
 
-// newPusher is a registry.Pusher with the credentials and insecure hosts the flags and config files give.
-func newPusher(c *cli.Context) (*registry.Pusher, error) {
+// newRemote reaches registries with the credentials, insecure hosts and CAs the flags and config files give.
+func newRemote(c *cli.Context) (registry.Remote, error) {
 	creds, err := registry.LoadCredentials(flagStrings(c, "registry-creds"))
 	if err != nil {
-		return nil, err
+		return registry.Remote{}, err
 	}
 	certFiles := flagStrings(c, "cert-file")
 	hosts, err := registry.Hosts(registry.HostsOptions{Insecure: flagStrings(c, "insecure-registry"), CertFiles: certFiles})
 	if err != nil {
-		return nil, err
+		return registry.Remote{}, err
 	}
-	pusher := registry.NewPusher(creds, hosts, c.App.ErrWriter)
-	return pusher, pusher.TrustCAs(certFiles...)
+	remote := registry.NewRemote(creds, hosts)
+	return remote, remote.TrustCAs(certFiles...)
+}
+
+// newPusher is a registry.Pusher over newRemote, logging to stderr.
+func newPusher(c *cli.Context) (*registry.Pusher, error) {
+	remote, err := newRemote(c)
+	return &registry.Pusher{Remote: remote, Log: c.App.ErrWriter}, err
 }
 
 func pkgManifest(c *cli.Context) error {

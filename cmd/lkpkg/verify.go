@@ -6,7 +6,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/lkpkg/lkpkg/frontend"
-	"github.com/lkpkg/lkpkg/registry"
 	"github.com/lkpkg/lkpkg/registry/sign"
 )
 
@@ -32,17 +31,8 @@ func verify(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	creds, err := registry.LoadCredentials(flagStrings(c, "registry-creds"))
+	remote, err := newRemote(c)
 	if err != nil {
-		return err
-	}
-	certFiles := flagStrings(c, "cert-file")
-	hosts, err := registry.Hosts(registry.HostsOptions{Insecure: flagStrings(c, "insecure-registry"), CertFiles: certFiles})
-	if err != nil {
-		return err
-	}
-	remote := registry.NewRemote(creds, hosts)
-	if err := remote.TrustCAs(certFiles...); err != nil {
 		return err
 	}
 	for _, ref := range c.Args().Slice() {
