@@ -213,6 +213,10 @@ func TestPushGivesUpOnPersistent503(t *testing.T) {
 		}
 	}
 	t.Logf("%s", tail(strings.TrimSpace(r.stderr), 1))
+	// The four failures before the last are reported as they happen, so a waiting user knows why.
+	if n := strings.Count(r.stderr, "answered 503 Service Unavailable to GET /v2/; retrying"); n != 4 {
+		t.Errorf("%d retry notices, want 4:\n%s", n, tail(r.stderr, 12))
+	}
 	if n := len(proxy.requests()); n != 5 {
 		t.Errorf("%d requests reached the registry, want 5 (the attempts): %v", n, proxy.requests())
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -32,7 +33,8 @@ type Remote struct {
 	Retry    RetryPolicy     // how failed requests are retried (MaxRetryAfter is fixed by NewRemote and TrustCAs)
 
 	transport    http.RoundTripper
-	transportErr error // a CA file that does not load; reported by every operation
+	transportErr error     // a CA file that does not load; reported by every operation
+	retryNotices io.Writer // where retried failures are reported (ReportRetriesTo)
 }
 
 // NewRemote makes a Remote that logs in with creds, reaches the insecure hosts of a Hosts result over HTTP or
@@ -55,7 +57,13 @@ func (p *Remote) newTransport() (http.RoundTripper, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newRetryTransport(ht, p.Retry), nil
+	return newRetryTransport(ht, p.Retry, p.retryNotices), nil
+}
+
+// ReportRetriesTo makes every failed request that will be retried write a line to w.
+func (p *Remote) ReportRetriesTo(w io.Writer) {
+	p.retryNotices = w
+	p.transport, p.transportErr = p.newTransport()
 }
 
 // TrustCAs adds CA certificate files (PEM) trusted for every registry, as linuxkit's --cert-file does, and checks

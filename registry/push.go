@@ -34,7 +34,9 @@ func NewPusher(creds *Credentials, hosts map[string]resolverconfig.RegistryConfi
 	if log == nil {
 		log = io.Discard
 	}
-	return &Pusher{Remote: NewRemote(creds, hosts), Log: log}
+	p := &Pusher{Remote: NewRemote(creds, hosts), Log: log}
+	p.ReportRetriesTo(log)
+	return p
 }
 
 // PushOptions say how Push treats the registry.

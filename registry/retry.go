@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -173,9 +174,10 @@ var errBodyNotRewindable = errors.New("the request body cannot be sent again (no
 // every attempt of a request a fresh body (req.GetBody) and refuses to resend one it cannot rewind, marks
 // response bodies cut off mid-way, and counts consecutive failures of each request for error messages.
 type retryTransport struct {
-	inner  http.RoundTripper
-	policy RetryPolicy
-	wait   func(ctx context.Context, d time.Duration) error // sleepCtx; tests record instead
+	inner   http.RoundTripper
+	policy  RetryPolicy
+	wait    func(ctx context.Context, d time.Duration) error // sleepCtx; tests record instead
+	notices io.Writer                                        // a line per failure that will be retried; nil: none
 
 	mu        sync.Mutex
 	notBefore map[string]time.Time // per host: no request before this (a Retry-After)
@@ -183,8 +185,8 @@ type retryTransport struct {
 	sentOnce  sync.Map             // requests with a one-shot body, already sent
 }
 
-func newRetryTransport(inner http.RoundTripper, rp RetryPolicy) *retryTransport {
-	return &retryTransport{inner: inner, policy: rp.orDefault(), wait: sleepCtx,
+func newRetryTransport(inner http.RoundTripper, rp RetryPolicy, notices io.Writer) *retryTransport {
+	return &retryTransport{inner: inner, policy: rp.orDefault(), wait: sleepCtx, notices: notices,
 		notBefore: map[string]time.Time{}, failures: map[string]int{}}
 }
 
@@ -240,7 +242,8 @@ func (t *retryTransport) freshBody(req *http.Request) (*http.Request, error) {
 	return out, nil
 }
 
-// record notes a Retry-After and counts the request's consecutive failures.
+// record notes a Retry-After, counts the request's consecutive failures and says when one will be retried, so a
+// user watching a slow push knows why it waits.
 func (t *retryTransport) record(req *http.Request, resp *http.Response, err error) {
 	key := req.Method + " " + req.URL.String()
 	failed := (err != nil && retryable(err)) || (resp != nil && isRetryStatus(resp.StatusCode))
@@ -251,17 +254,35 @@ func (t *retryTransport) record(req *http.Request, resp *http.Response, err erro
 		return
 	}
 	t.failures[key]++
-	if resp == nil {
+	var wait time.Duration
+	if resp != nil {
+		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			wait = min(d, t.policy.MaxRetryAfter)
+			if until := time.Now().Add(wait); until.After(t.notBefore[req.URL.Host]) {
+				t.notBefore[req.URL.Host] = until
+			}
+		}
+	}
+	t.notify(req, resp, err, t.failures[key], wait)
+}
+
+// notify writes one line about a failure that is to be retried (the last one is the operation's error).
+func (t *retryTransport) notify(req *http.Request, resp *http.Response, err error, failures int, wait time.Duration) {
+	if t.notices == nil || failures >= t.policy.Attempts {
 		return
 	}
-	if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-		if d > t.policy.MaxRetryAfter {
-			d = t.policy.MaxRetryAfter
-		}
-		if until := time.Now().Add(d); until.After(t.notBefore[req.URL.Host]) {
-			t.notBefore[req.URL.Host] = until
-		}
+	what := ""
+	if resp != nil {
+		what = "answered " + resp.Status
+	} else {
+		what = "failed: " + err.Error()
 	}
+	after := ""
+	if wait > 0 {
+		after = " after " + wait.String() + " (Retry-After)"
+	}
+	fmt.Fprintf(t.notices, "registry %s %s to %s %s; retrying%s (failure %d of at most %d)\n",
+		req.URL.Host, what, req.Method, req.URL.Path, after, failures, t.policy.Attempts)
 }
 
 // attempts is how many times in a row the request method url has failed.

@@ -158,6 +158,34 @@ func TestRetriesAreBoundedAndExplained(t *testing.T) {
 	}
 }
 
+// Every failure that will be retried is reported as it happens; the last one is left to the operation's error.
+func TestRetriesAreReported(t *testing.T) {
+	host, _ := faultServer(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+		if n == 1 {
+			w.Header().Set("Retry-After", "2")
+		}
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+	})
+	p, _ := fastRemote(3)
+	var notices bytes.Buffer
+	p.transport.(*retryTransport).notices = &notices
+	ref, err := p.parse(host + "/lk/p:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.head(context.Background(), ref); err == nil {
+		t.Fatal("no error")
+	}
+	lines := strings.Split(strings.TrimSpace(notices.String()), "\n")
+	want := []string{
+		"registry " + host + " answered 503 Service Unavailable to HEAD /v2/lk/p/manifests/1; retrying after 2s (Retry-After) (failure 1 of at most 3)",
+		"registry " + host + " answered 503 Service Unavailable to HEAD /v2/lk/p/manifests/1; retrying (failure 2 of at most 3)",
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Errorf("notices:\n%s\nwant:\n%s", notices.String(), strings.Join(want, "\n"))
+	}
+}
+
 func TestRetryAfterIsHonouredAndCapped(t *testing.T) {
 	for _, tc := range []struct {
 		retryAfter string
@@ -220,7 +248,7 @@ func TestRetryTransportResendsOnlyRewindableBodies(t *testing.T) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}))
 	t.Cleanup(srv.Close)
-	rt := newRetryTransport(http.DefaultTransport, RetryPolicy{Attempts: 3, Base: time.Millisecond})
+	rt := newRetryTransport(http.DefaultTransport, RetryPolicy{Attempts: 3, Base: time.Millisecond}, nil)
 
 	req, _ := http.NewRequest(http.MethodPut, srv.URL+"/v2/x/manifests/1", bytes.NewReader([]byte("the manifest")))
 	for i := 0; i < 2; i++ {

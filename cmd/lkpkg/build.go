@@ -154,6 +154,7 @@ func builderOptions(ctx context.Context, c *cli.Context) (build.Options, error) 
 		return build.Options{}, err
 	}
 	puller := registry.NewPuller(creds, hosts)
+	puller.ReportRetriesTo(c.App.ErrWriter)
 	if err := puller.TrustCAs(hostOpts.CertFiles...); err != nil {
 		return build.Options{}, err
 	}

@@ -26,6 +26,7 @@ func newRemote(c *cli.Context) (registry.Remote, error) {
 		return registry.Remote{}, err
 	}
 	remote := registry.NewRemote(creds, hosts)
+	remote.ReportRetriesTo(c.App.ErrWriter)
 	return remote, remote.TrustCAs(certFiles...)
 }
 
