@@ -10,10 +10,12 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -445,4 +447,46 @@ func interruptedThenRerun(t *testing.T, kill bool) {
 		t.Errorf("re-run: %d blob chunks sent for %d blobs committed, want one each and at least one", patches, commits)
 	}
 	t.Logf("the first run committed %d blobs before it was interrupted; the re-run uploaded %d", len(done), commits)
+}
+
+// A first interrupt stops a push cleanly, which may mean waiting out a registry's backoff; a second one ends
+// lkpkg at once, as the default signal action does.
+func TestSecondInterruptEndsAtOnce(t *testing.T) {
+	reg := newPushRegistry(t)
+	proxy := newHTTPFaultProxy(t, reg.host, func(_ int, w http.ResponseWriter, _ *http.Request) bool {
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+		return true
+	})
+	e, _ := faultPkg(t, proxy.host)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, lkpkgBin, "--cache", e.cache, "pkg", "push", "--nobuild", "pkg/p")
+	cmd.Dir = e.repo.Dir
+	// Backoffs of ten minutes: only a signal can end this push within the test's time.
+	cmd.Env = append(append(testEnv(), noCredsEnv(t)...), "LKPKG_RETRY_BASE=10m")
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return strings.Contains(stderr.String(), "retrying") }, time.Minute)
+	// The first interrupt cancels; later ones, once lkpkg has handed signals back, end it.
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	var err error
+	for done := false; !done; {
+		cmd.Process.Signal(os.Interrupt)
+		select {
+		case err = <-exited:
+			done = true
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("lkpkg did not end on repeated interrupts:\n%s", tail(stderr.String(), 10))
+	}
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGINT {
+		t.Fatalf("lkpkg ended with %v, want killed by SIGINT:\n%s", err, tail(stderr.String(), 10))
+	}
 }

@@ -41,6 +41,14 @@ func pkgBuild(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// The first signal stops the build cleanly; from then on signals act as usual, so a second one ends lkpkg
+		// at once (the cache stays valid; containers die with lkpkg) rather than after a registry's backoff.
+		<-ctx.Done()
+		if c.Context.Err() == nil {
+			stop()
+		}
+	}()
 	b, req, err := newBuild(ctx, c, push)
 	if err != nil {
 		return err
