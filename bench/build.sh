@@ -11,8 +11,9 @@
 #      --progress plain that only the final stage's steps ran (earlier steps CACHED)
 #   4. peak RSS (/usr/bin/time, "Maximum resident set size") of a cold lkpkg build, and of the peers
 #
-# usage: bench/build.sh [-n RUNS] [--no-buildkit] [--no-buildah] [--keep]
+# usage: bench/build.sh [-n RUNS] [--packages 'P ...'] [--no-buildkit] [--no-buildah] [--keep]
 #   -n RUNS        timed runs of each measurement, alternating the tools; medians are reported (default 3)
+#   --packages L   the example packages to build (default 'hello svc'; 'hello' alone is the 3-arch package)
 #   --no-buildkit  skip the buildkitd + buildctl peer
 #   --no-buildah   skip the buildah peer
 #   --keep         keep the temporary directory and print where it is
@@ -30,14 +31,15 @@ set -euo pipefail
 die() { echo "build.sh: $*" >&2; exit 1; }
 note() { echo "build.sh: $*" >&2; }
 
-runs=3 want_buildkit=1 want_buildah=1 keep=0
+runs=3 want_buildkit=1 want_buildah=1 keep=0 packages="hello svc"
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) [ $# -ge 2 ] || die "-n needs a number"; runs=$2; shift 2 ;;
+	--packages) [ $# -ge 2 ] || die "--packages needs a list of example packages"; packages=$2; shift 2 ;;
 	--no-buildkit) want_buildkit=0; shift ;;
 	--no-buildah) want_buildah=0; shift ;;
 	--keep) keep=1; shift ;;
-	-h|--help) sed -n '2,29s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,30s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) die "unknown argument $1 (see --help)" ;;
 	esac
 done
@@ -149,8 +151,10 @@ tailof() { tail -n "${2:-15}" "$1" | sed 's/^/    /' >&2; }
 repo=$work/repo
 mkdir -p "$repo"
 git -C "$repo" init -q
-pkgs=(hello svc)
+read -r -a pkgs <<<"$packages"
+[ ${#pkgs[@]} -gt 0 ] || die "--packages names no package"
 for p in "${pkgs[@]}"; do
+	[ -f "$examples/$p/build.yml" ] || die "no example package $p in $examples"
 	cp -r "$examples/$p" "$repo/$p"
 done
 # greet: examples/hello plus a file copied in the last stage (the incremental measurement changes it).
