@@ -73,8 +73,11 @@ type relaxedDBs struct {
 	paths    []string
 }
 
-// unsyncedDBs are the worker databases (under workerRoot) that newWorkerOpt opens without per-commit sync.
+// unsyncedDBs are the worker databases (under workerRoot) that newWorkerOpt opens without per-commit sync, and
+// historyDB the controller's build history (under the state dir), which newController opens so.
 var unsyncedDBs = []string{"containerdmeta.db", "metadata_v2.db"}
+
+const historyDB = "history.db"
 
 // markUnsynced writes the marker that makes a later boot discard the state if its databases never get synced,
 // and returns what to sync at close. It returns nil, and the databases keep syncing every commit, when the boot
@@ -91,6 +94,7 @@ func markUnsynced(stateDir, workerRoot string) (*relaxedDBs, error) {
 	for _, name := range unsyncedDBs {
 		r.paths = append(r.paths, filepath.Join(workerRoot, name))
 	}
+	r.paths = append(r.paths, filepath.Join(stateDir, historyDB))
 	return r, nil
 }
 

@@ -140,8 +140,8 @@ func newController(ctx context.Context, stateDir string, ws *workerSet) (*contro
 	if err != nil {
 		return nil, fmt.Errorf("open build cache db: %w", err)
 	}
-	historyDB, err := boltutil.SafeOpen(filepath.Join(stateDir, "history.db"), 0o600,
-		&bolt.Options{FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
+	history, err := boltutil.SafeOpen(filepath.Join(stateDir, historyDB), 0o600,
+		&bolt.Options{FreelistType: bolt.FreelistMapType, NoFreelistSync: true, NoSync: ws.relaxed != nil})
 	if err != nil {
 		cacheStore.Close()
 		return nil, fmt.Errorf("open build history db: %w", err)
@@ -155,14 +155,14 @@ func newController(ctx context.Context, stateDir string, ws *workerSet) (*contro
 		CacheStore:       cacheStore,
 		// Allowed here, granted per solve only to builds with NetworkHost.
 		Entitlements:   []string{string(entitlements.EntitlementNetworkHost)},
-		HistoryDB:      historyDB,
+		HistoryDB:      history,
 		LeaseManager:   w.LeaseManager(),
 		ContentStore:   w.ContentStore(),
 		GarbageCollect: w.GarbageCollect,
 		GracefulStop:   ctx.Done(),
 	})
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("start BuildKit controller: %w", err), historyDB.Close(), cacheStore.Close())
+		return nil, errors.Join(fmt.Errorf("start BuildKit controller: %w", err), history.Close(), cacheStore.Close())
 	}
 	return c, nil
 }
