@@ -8,10 +8,11 @@ GOFLAGS ?= -mod=vendor -trimpath
 TAGS    ?= containers_image_openpgp seccomp exclude_graphdriver_btrfs
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
-LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# Deferred (=, not :=): git is asked when the build runs, after .ci/deps has installed it on a fresh machine.
+LDFLAGS  = -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN     := bin/lkpkg
 
-.PHONY: all build deps test-deps examples test unit e2e bench fuzz vendor
+.PHONY: all build deps test-deps examples test bench fuzz vendor
 all: build
 
 deps:

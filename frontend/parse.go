@@ -281,6 +281,8 @@ func unknownKeyMessage(path, key string) string {
 	msg := "unknown key"
 	if s := closestKey(key, valid); s != "" {
 		msg += "; did you mean " + strconv.Quote(s) + "?"
+	} else {
+		msg += "."
 	}
 	if len(valid) > 0 {
 		msg += " Valid keys here: " + strings.Join(valid, ", ") + "."

@@ -4,8 +4,7 @@ import "github.com/urfave/cli/v2"
 
 func cacheCommand() *cli.Command {
 	published := &cli.BoolFlag{Name: "published-only", Usage: "only remove images the registry has with the same digest"}
-	registryFlags := []cli.Flag{&cli.StringSliceFlag{Name: "registry-creds", Usage: "registry credentials as <registry>=<user>:<password>"},
-		insecureRegistryFlag()}
+	registryFlags := []cli.Flag{registryCredsFlag(), insecureRegistryFlag()}
 	return &cli.Command{
 		Name:  "cache",
 		Usage: "manage the linuxkit cache (an OCI image layout)",
@@ -26,15 +25,13 @@ func cacheCommand() *cli.Command {
 			{Name: "import", Usage: "import an OCI tar into the cache", ArgsUsage: "<file|->", Flags: []cli.Flag{cacheFlag()},
 				Action: cacheImport},
 			{Name: "pull", Usage: "pull images (every platform) into the cache", ArgsUsage: "<name>...", Flags: []cli.Flag{cacheFlag(),
-				&cli.StringSliceFlag{Name: "registry-creds", Usage: "registry credentials as <registry>=<user>:<password>"},
-				&cli.StringSliceFlag{Name: "insecure-registry", Usage: "registry that may be plain HTTP or self-signed"}},
+				registryCredsFlag(), insecureRegistryFlag()},
 				Action: cachePull},
 			{Name: "push", Usage: "push images from the cache", ArgsUsage: "<name>...", Flags: []cli.Flag{cacheFlag(),
 				&cli.StringFlag{Name: "remote-name", Usage: "push under this name"},
 				&cli.BoolFlag{Name: "with-arch-tags", Usage: "also push <tag>-<arch> tags"},
 				&cli.BoolFlag{Name: "override", Usage: "overwrite an existing remote tag"},
-				&cli.StringSliceFlag{Name: "registry-creds", Usage: "registry credentials as <registry>=<user>:<password>"},
-				insecureRegistryFlag()},
+				registryCredsFlag(), insecureRegistryFlag()},
 				Action: cachePush},
 		},
 	}

@@ -63,10 +63,10 @@ func rootFlags() []cli.Flag {
 	return []cli.Flag{
 		cacheFlag(),
 		&cli.StringSliceFlag{Name: "mirror", EnvVars: []string{"LINUXKIT_MIRROR"},
-			Usage: "registry mirror as [<registry>=]http(s)://url"},
-		&cli.StringSliceFlag{Name: "cert-file", Usage: "extra CA certificate(s) for registry TLS"},
-		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "quiet execution"},
-		&cli.IntFlag{Name: "verbose", Aliases: []string{"v"}, Value: 1, Usage: "verbosity: 0 quiet, 1 info, 2 debug, 3 trace"},
+			Usage: "accepted for linuxkit compatibility; ignored (lkpkg uses no mirrors yet)"},
+		&cli.StringSliceFlag{Name: "cert-file", Usage: "extra CA certificate(s) for registry TLS (a global flag: give it before the command)"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "accepted for linuxkit compatibility; ignored"},
+		&cli.IntFlag{Name: "verbose", Aliases: []string{"v"}, Value: 1, Usage: "accepted for linuxkit compatibility; ignored"},
 	}
 }
 

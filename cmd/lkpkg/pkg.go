@@ -49,8 +49,13 @@ func pkgFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "enable-cache", Value: true, Usage: "enable the build cache"},
 		&cli.BoolFlag{Name: "network", Usage: "allow network use during the build"},
 		&cli.BoolFlag{Name: "nonetwork", Value: true, Usage: "disallow network use during the build"},
-		&cli.StringSliceFlag{Name: "registry-creds", Usage: "registry credentials as <registry>=<user>:<password> or <registry>=<base64 token>"},
+		registryCredsFlag(),
 	}
+}
+
+// registryCredsFlag is --registry-creds, the same for every command that reaches a registry.
+func registryCredsFlag() cli.Flag {
+	return &cli.StringSliceFlag{Name: "registry-creds", Usage: "registry credentials as <registry>=<user>:<password> or <registry>=<base64 token>"}
 }
 
 func buildFlags() []cli.Flag {
@@ -76,11 +81,11 @@ func buildFlags() []cli.Flag {
 		&cli.StringFlag{Name: "sign-key", EnvVars: []string{signKeyEnv},
 			Usage: "with --push: sign each pushed index and platform image with this cosign private key (password in COSIGN_PASSWORD)"},
 		&cli.BoolFlag{Name: "disable-content-trust", Usage: "with --push: do not sign, even with --sign-key (build.yml's disable-content-trust does it per package)"},
-		&cli.StringFlag{Name: "sbom-scanner", Usage: "SBOM generator image, or \"false\" for none"},
+		&cli.StringFlag{Name: "sbom-scanner", Usage: "accepted for linuxkit compatibility; ignored (no SBOM attestations yet)"},
 		&cli.StringFlag{Name: "dockerfile", Usage: "Dockerfile to use, overriding build.yml"},
 		&cli.StringSliceFlag{Name: "build-arg-file", Usage: "file of KEY=VALUE build args (one per line); may be repeated"},
 		&cli.StringFlag{Name: "progress", Value: "auto", EnvVars: []string{"BUILDKIT_PROGRESS"}, Usage: "progress output: auto, plain, tty, quiet or rawjson"},
-		&cli.StringSliceFlag{Name: "ssh", Usage: "SSH agent socket or keys to expose to the build"},
+		&cli.StringSliceFlag{Name: "ssh", Usage: "SSH forwarding into the build: not available yet (refused)"},
 		&cli.BoolFlag{Name: "dry-run", Usage: "print what would be built without building"},
 		stateDirFlag(),
 		insecureRegistryFlag(),

@@ -16,7 +16,7 @@ func verifyCommand() *cli.Command {
 		ArgsUsage: "<image reference>...",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "key", Required: true, Usage: "public key file (cosign.pub)"},
-			&cli.StringSliceFlag{Name: "registry-creds", Usage: "registry credentials as <registry>=<user>:<password> or <registry>=<base64 token>"},
+			registryCredsFlag(),
 			insecureRegistryFlag(),
 		},
 		Action: verify,
