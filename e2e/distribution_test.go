@@ -469,6 +469,8 @@ func TestDistributionPushErrors(t *testing.T) {
 		{name: "plain HTTP not marked insecure", reg: plain, args: []string{"--registry-creds", plain.creds()},
 			want: []string{"the registry " + plain.host + " answers in plain HTTP", "--insecure-registry " + plain.host}},
 		{name: "trusted with --cert-file", reg: d, root: ca, args: []string{"--registry-creds", d.creds()}},
+		// A global flag after the command, as linuxkit's persistent flags allow.
+		{name: "--cert-file after the command", reg: d, args: append([]string{"--registry-creds", d.creds()}, ca...)},
 		{name: "self-signed, marked insecure", reg: d, args: []string{"--insecure-registry", d.host, "--registry-creds", d.creds()}},
 		{name: "plain HTTP, --insecure-registry", reg: plain, args: []string{"--insecure-registry", plain.host, "--registry-creds", plain.creds()}},
 		{name: "plain HTTP, insecure in registries.conf", reg: plain, env: []string{"CONTAINERS_REGISTRIES_CONF=" + conf},

@@ -6,54 +6,82 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// interspersed reorders os.Args so that flags given after positional arguments still parse, as they do with
-// linuxkit's cobra CLI (`lkpkg pkg build dir --force`). urfave/cli stops parsing flags at the first positional
-// argument. Flags are moved in front of the positionals of the innermost command; "--" ends flag parsing.
+// interspersed reorders os.Args so that flags given after positional arguments, or after a subcommand while they
+// belong to a command above it, still parse, as they do with linuxkit's cobra CLI, whose root and pkg flags are
+// persistent (`lkpkg pkg build dir --force`, `lkpkg pkg build --cert-file ca.pem dir`). urfave/cli stops parsing
+// flags at the first positional argument and knows a flag only at the level that declares it. Each flag is moved
+// to the deepest command on the path that declares it (the innermost when none does, for urfave/cli to report);
+// "--" ends flag parsing.
 func interspersed(app *cli.App, args []string) []string {
 	if len(args) < 2 {
 		return args
 	}
-	out := []string{args[0]}
-	flags, commands := app.Flags, app.Commands
-	i := 1
-	// Walk down the command path, keeping each level's flags where they are.
-	for i < len(args) {
-		a := args[i]
-		if isFlag(a) {
-			out = append(out, a)
-			if takesValue(flags, a) && i+1 < len(args) {
-				out = append(out, args[i+1])
-				i++
-			}
-			i++
-			continue
-		}
-		cmd := findCommand(commands, a)
-		if cmd == nil {
-			break
-		}
-		out = append(out, a)
-		flags, commands = cmd.Flags, cmd.Subcommands
-		i++
+	// levels[0] is the app; each command on the path adds one, with its name and the flags given for it.
+	type level struct {
+		name  string
+		flags []cli.Flag
+		given []string
 	}
+	levels := []*level{{flags: app.Flags}}
+	commands := app.Commands
 	var positional []string
-	for ; i < len(args); i++ {
+	place := func(i int) int { // files the flag at args[i] (and its value); returns how many args it took
+		a := args[i]
+		at := levels[len(levels)-1]
+		for l := len(levels) - 1; l >= 0; l-- {
+			if declares(levels[l].flags, a) {
+				at = levels[l]
+				break
+			}
+		}
+		at.given = append(at.given, a)
+		if takesValue(at.flags, a) && i+1 < len(args) {
+			at.given = append(at.given, args[i+1])
+			return 2
+		}
+		return 1
+	}
+	walking := true
+	for i := 1; i < len(args); {
 		a := args[i]
 		switch {
 		case a == "--":
 			positional = append(positional, args[i:]...)
 			i = len(args)
 		case isFlag(a):
-			out = append(out, a)
-			if takesValue(flags, a) && i+1 < len(args) {
-				out = append(out, args[i+1])
-				i++
-			}
+			i += place(i)
+		case walking && findCommand(commands, a) != nil:
+			cmd := findCommand(commands, a)
+			levels = append(levels, &level{name: a, flags: cmd.Flags})
+			commands = cmd.Subcommands
+			i++
 		default:
+			walking = false
 			positional = append(positional, a)
+			i++
 		}
 	}
+	out := []string{args[0]}
+	for i, l := range levels {
+		if i > 0 {
+			out = append(out, l.name)
+		}
+		out = append(out, l.given...)
+	}
 	return append(out, positional...)
+}
+
+// declares reports whether flags has a flag named as a (-name, --name or --name=value).
+func declares(flags []cli.Flag, a string) bool {
+	name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func isFlag(a string) bool { return len(a) > 1 && a[0] == '-' && a != "--" }

@@ -16,6 +16,12 @@ func TestInterspersed(t *testing.T) {
 		{"lkpkg pkg build a -- --not-a-flag", "lkpkg pkg build a -- --not-a-flag"},
 		{"lkpkg cache export name --outfile - --format docker", "lkpkg cache export --outfile - --format docker name"},
 		{"lkpkg pkg remote-tag from to", "lkpkg pkg remote-tag from to"},
+		// Root and pkg flags after the subcommand go back to their level, as cobra's persistent flags.
+		{"lkpkg pkg build --cert-file ca.pem a", "lkpkg --cert-file ca.pem pkg build a"},
+		{"lkpkg pkg build a --cert-file ca.pem --force", "lkpkg --cert-file ca.pem pkg build --force a"},
+		{"lkpkg pkg build a --org o", "lkpkg pkg build --org o a"}, // build declares the pkg flags too
+		{"lkpkg cache pull --cert-file=ca.pem x", "lkpkg --cert-file=ca.pem cache pull x"},
+		{"lkpkg pkg build --no-such-flag a", "lkpkg pkg build --no-such-flag a"},
 	} {
 		got := strings.Join(interspersed(app, strings.Fields(tc.in)), " ")
 		if got != tc.want {

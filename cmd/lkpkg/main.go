@@ -64,7 +64,7 @@ func rootFlags() []cli.Flag {
 		cacheFlag(),
 		&cli.StringSliceFlag{Name: "mirror", EnvVars: []string{"LINUXKIT_MIRROR"},
 			Usage: "accepted for linuxkit compatibility; ignored (lkpkg uses no mirrors yet)"},
-		&cli.StringSliceFlag{Name: "cert-file", Usage: "extra CA certificate(s) for registry TLS (a global flag: give it before the command)"},
+		&cli.StringSliceFlag{Name: "cert-file", Usage: "extra CA certificate(s) for registry TLS"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "accepted for linuxkit compatibility; ignored"},
 		&cli.IntFlag{Name: "verbose", Aliases: []string{"v"}, Value: 1, Usage: "accepted for linuxkit compatibility; ignored"},
 	}
