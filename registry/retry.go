@@ -20,7 +20,7 @@ import (
 )
 
 // RetryPolicy says how lkpkg retries registry requests that failed in a way that may pass: a connection reset,
-// refused mid-way or cut short (EOF), a timeout, HTTP 408, 429 or 5xx. Pushes and pulls share it, applied at
+// refused mid-way or cut short (EOF), a timeout, HTTP 408, 429, 500, 502, 503 or 504. Pushes and pulls share it, applied at
 // three levels, each where a retry is safe:
 //
 //   - go-containerregistry retries a request without a body to send again (GET, HEAD, the token request) as it
@@ -30,7 +30,7 @@ import (
 //   - lkpkg itself restarts a download (a manifest, a blob into the cache) whose response was cut off mid-way,
 //     which neither of the others sees (the response had already arrived).
 //
-// A Retry-After (seconds or an HTTP date) on a 429 or 5xx is honoured, up to MaxRetryAfter: retryTransport holds
+// A Retry-After (seconds or an HTTP date) on a 429 or 50x is honoured, up to MaxRetryAfter: retryTransport holds
 // every later request to that registry until then. 401, 403, 404 and other client errors are never retried.
 type RetryPolicy struct {
 	Attempts      int           // tries in all, the first included

@@ -61,7 +61,7 @@ func registryCredsFlag() cli.Flag {
 func buildFlags() []cli.Flag {
 	return []cli.Flag{
 		cacheFlag(),
-		&cli.BoolFlag{Name: "force", Usage: "always build, even if the image is in the cache or the registry"},
+		&cli.BoolFlag{Name: "force", Usage: "always build, even if the image is already in the cache"},
 		&cli.BoolFlag{Name: "pull", Usage: "pull the image from the registry when not in the cache, build only if that fails"},
 		&cli.BoolFlag{Name: "push", Usage: "push after building"},
 		&cli.BoolFlag{Name: "ignore-cached", Usage: "never serve FROM images from the linuxkit cache"},
