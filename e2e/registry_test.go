@@ -239,3 +239,38 @@ func rootDigest(t *testing.T, e *buildEnv, tag string) v1.Hash {
 	}
 	return h
 }
+
+// --mirror: with an empty cache and Docker Hub out of reach, FROM busybox:fixture is read from the mirror named
+// for docker.io (BuildKit's pull), and cache pull finds it through a mirror for every registry (lkpkg's own
+// pull). LINUXKIT_MIRROR works as the flag does.
+func TestBuildAndPullFromMirror(t *testing.T) {
+	host := authRegistry(t)
+	e := newBuildEnv(t)
+	e.cache = filepath.Join(t.TempDir(), "empty-cache")
+	e.pkg("pkg/m", "image: m\narches: [amd64, arm64]\n", "FROM busybox:fixture\nRUN uname -m > /arch\n")
+	creds := []string{"--registry-creds", host + "=" + regUser + ":" + regPass}
+	r := e.build(nil, append(creds, "--mirror", "docker.io=http://"+host, "pkg/m")...)
+	if r.code != 0 {
+		t.Fatalf("build through the mirror: exit %d\n%s", r.code, tail(r.stderr, 20))
+	}
+	if got := e.file(e.tag("pkg/m"), "arm64", "arch"); got != "aarch64\n" {
+		t.Errorf("arm64 image built on the mirror's base: %q", got)
+	}
+
+	cache := filepath.Join(t.TempDir(), "pulled")
+	env := []string{"LINUXKIT_MIRROR=http://" + host}
+	mustLkpkg(t, e.repo.Dir, env, append([]string{"--cache", cache, "cache", "pull"}, append(creds, "busybox:fixture")...)...)
+	if ls := mustLkpkg(t, e.repo.Dir, nil, "--cache", cache, "cache", "ls"); !strings.Contains(ls, "docker.io/library/busybox:fixture") {
+		t.Errorf("cache pull through LINUXKIT_MIRROR did not land:\n%s", ls)
+	}
+	checkOCILayout(t, cache)
+
+	bad := lkpkg(t, e.repo.Dir, nil, "--mirror", "docker.io=mirror.example", "pkg", "show-tag", "pkg/m")
+	if bad.code != 0 {
+		t.Fatalf("show-tag must not care about mirrors: %s", bad.stderr)
+	}
+	bad = e.build(nil, "--mirror", "docker.io=mirror.example", "--force", "pkg/m")
+	if bad.code == 0 || !strings.Contains(bad.stderr, "want [<registry>=]http(s)://") {
+		t.Errorf("a mirror without a scheme: exit %d\n%s", bad.code, tail(bad.stderr, 5))
+	}
+}

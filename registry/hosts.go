@@ -22,10 +22,12 @@ type HostsOptions struct {
 	BuilderConfig  string   // a buildkitd.toml (linuxkit's --builder-config): its [registry."host"] sections apply
 	CertFiles      []string // extra CA certificates (--cert-file), trusted for the hosts in CAHosts
 	CAHosts        []string // registries the build will contact (those of its FROM images)
+	Mirrors        []string // --mirror / LINUXKIT_MIRROR entries (ParseMirrors), for those registries and Docker Hub
 }
 
 // Hosts returns BuildKit's per-host registry configuration, merged in order: registries.conf, the buildkitd.toml,
-// the --insecure-registry list; CertFiles are added to the CAs of every host in CAHosts.
+// the --insecure-registry list; CertFiles are added to the CAs of every host in CAHosts, and the mirrors of those
+// hosts and Docker Hub are added to theirs.
 func Hosts(o HostsOptions) (map[string]resolverconfig.RegistryConfig, error) {
 	hosts := map[string]resolverconfig.RegistryConfig{}
 	insecure, err := registriesConfInsecure(o.RegistriesConf)
@@ -52,6 +54,11 @@ func Hosts(o HostsOptions) (map[string]resolverconfig.RegistryConfig, error) {
 			return nil, fmt.Errorf("--cert-file %s: %w", f, err)
 		}
 	}
+	mirrors, plainHTTP, err := ParseMirrors(o.Mirrors)
+	if err != nil {
+		return nil, err
+	}
+	mirrors.applyTo(hosts, o.CAHosts, plainHTTP)
 	if len(o.CertFiles) > 0 {
 		for _, h := range o.CAHosts {
 			rc := hosts[h]

@@ -31,6 +31,7 @@ type Remote struct {
 	Insecure map[string]bool // hosts that may be plain HTTP or self-signed (127.0.0.1 and localhost may be HTTP)
 	CAFiles  []string        // extra CAs trusted for every registry (the hosts' ca entries, --cert-file)
 	Retry    RetryPolicy     // how failed requests are retried (MaxRetryAfter is fixed by NewRemote and TrustCAs)
+	Mirrors  Mirrors         // read images from these first (Puller); pushes ignore them
 
 	transport    http.RoundTripper
 	transportErr error     // a CA file that does not load; reported by every operation
@@ -80,18 +81,42 @@ type Puller struct {
 }
 
 // Pull copies ref (an index with every child, or one image) into cache and names it name, as linuxkit's
-// `cache pull` does. Blobs already in the cache are not fetched again.
+// `cache pull` does, reading from the registry's mirrors first when it has some. Blobs already in the cache are
+// not fetched again.
 func (p *Puller) Pull(ctx context.Context, cache *snapshot.Cache, ref, cacheName string) (ocispec.Descriptor, error) {
 	r, err := p.parse(ref)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
+	var mirrorErrs []string
+	for _, mirror := range p.Mirrors.For(r.Context().RegistryStr()) {
+		from, err := mirrored(r, mirror)
+		if err == nil {
+			from, err = p.parse(from.String()) // plain-HTTP mirrors are insecure hosts
+		}
+		if err == nil {
+			var desc ocispec.Descriptor
+			if desc, err = p.pullFrom(ctx, cache, from, from.String(), cacheName); err == nil {
+				return desc, nil
+			}
+		}
+		mirrorErrs = append(mirrorErrs, fmt.Sprintf("mirror %s: %v", mirror, err))
+	}
+	desc, err := p.pullFrom(ctx, cache, r, ref, cacheName)
+	if err != nil && len(mirrorErrs) > 0 {
+		return desc, fmt.Errorf("%w (after its mirrors failed: %s)", err, strings.Join(mirrorErrs, "; "))
+	}
+	return desc, err
+}
+
+// pullFrom pulls r into the cache as cacheName; shown names r in errors.
+func (p *Puller) pullFrom(ctx context.Context, cache *snapshot.Cache, r name.Reference, shown, cacheName string) (ocispec.Descriptor, error) {
 	desc, err := p.get(ctx, r)
 	if err != nil {
-		return ocispec.Descriptor{}, p.explain(ref, err)
+		return ocispec.Descriptor{}, p.explain(shown, err)
 	}
 	if err := p.store(ctx, cache, r, desc.Descriptor, desc.Manifest); err != nil {
-		return ocispec.Descriptor{}, fmt.Errorf("pulling %s: %w", ref, err)
+		return ocispec.Descriptor{}, fmt.Errorf("pulling %s: %w", shown, err)
 	}
 	root := ocispec.Descriptor{MediaType: string(desc.MediaType), Digest: digest.Digest(desc.Digest.String()), Size: desc.Size}
 	return root, cache.DescriptorWrite(cacheName, root)

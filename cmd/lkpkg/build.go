@@ -156,12 +156,16 @@ func builderOptions(ctx context.Context, c *cli.Context) (build.Options, error) 
 		Insecure:      c.StringSlice("insecure-registry"),
 		BuilderConfig: c.String("builder-config"),
 		CertFiles:     flagStrings(c, "cert-file"),
+		Mirrors:       flagStrings(c, "mirror"),
 	}
 	hosts, err := registry.Hosts(hostOpts)
 	if err != nil {
 		return build.Options{}, err
 	}
 	puller := registry.NewPuller(creds, hosts)
+	if puller.Mirrors, _, err = registry.ParseMirrors(hostOpts.Mirrors); err != nil {
+		return build.Options{}, err
+	}
 	puller.ReportRetriesTo(c.App.ErrWriter)
 	if err := puller.TrustCAs(hostOpts.CertFiles...); err != nil {
 		return build.Options{}, err

@@ -63,7 +63,7 @@ func rootFlags() []cli.Flag {
 	return []cli.Flag{
 		cacheFlag(),
 		&cli.StringSliceFlag{Name: "mirror", EnvVars: []string{"LINUXKIT_MIRROR"},
-			Usage: "accepted for linuxkit compatibility; ignored (lkpkg uses no mirrors yet)"},
+			Usage: "read images from a mirror first: [<registry>=]http(s)://host[:port][/path] (no registry: every registry); for FROM images, cache pull, --pull and --precache-images, never for pushes"},
 		&cli.StringSliceFlag{Name: "cert-file", Usage: "extra CA certificate(s) for registry TLS"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "accepted for linuxkit compatibility; ignored"},
 		&cli.IntFlag{Name: "verbose", Aliases: []string{"v"}, Value: 1, Usage: "accepted for linuxkit compatibility; ignored"},

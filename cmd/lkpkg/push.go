@@ -20,12 +20,16 @@ func newRemote(c *cli.Context) (registry.Remote, error) {
 	if err != nil {
 		return registry.Remote{}, err
 	}
-	certFiles := flagStrings(c, "cert-file")
-	hosts, err := registry.Hosts(registry.HostsOptions{Insecure: flagStrings(c, "insecure-registry"), CertFiles: certFiles})
+	certFiles, mirrors := flagStrings(c, "cert-file"), flagStrings(c, "mirror")
+	hosts, err := registry.Hosts(registry.HostsOptions{Insecure: flagStrings(c, "insecure-registry"), CertFiles: certFiles,
+		Mirrors: mirrors})
 	if err != nil {
 		return registry.Remote{}, err
 	}
 	remote := registry.NewRemote(creds, hosts)
+	if remote.Mirrors, _, err = registry.ParseMirrors(mirrors); err != nil {
+		return registry.Remote{}, err
+	}
 	remote.ReportRetriesTo(c.App.ErrWriter)
 	return remote, remote.TrustCAs(certFiles...)
 }
