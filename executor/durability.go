@@ -79,6 +79,9 @@ var unsyncedDBs = []string{"containerdmeta.db", "metadata_v2.db"}
 
 const historyDB = "history.db"
 
+// snapshotsDB is the overlay snapshotter's metadata database, under the worker's snapshots directory.
+const snapshotsDB = "metadata.db"
+
 // markUnsynced writes the marker that makes a later boot discard the state if its databases never get synced,
 // and returns what to sync at close. It returns nil, and the databases keep syncing every commit, when the boot
 // ID is unknown.
@@ -94,7 +97,7 @@ func markUnsynced(stateDir, workerRoot string) (*relaxedDBs, error) {
 	for _, name := range unsyncedDBs {
 		r.paths = append(r.paths, filepath.Join(workerRoot, name))
 	}
-	r.paths = append(r.paths, filepath.Join(stateDir, historyDB))
+	r.paths = append(r.paths, filepath.Join(stateDir, historyDB), filepath.Join(workerRoot, "snapshots", snapshotsDB))
 	return r, nil
 }
 

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	ctdsnapshot "github.com/containerd/containerd/v2/core/snapshots"
+	"github.com/containerd/containerd/v2/core/snapshots/storage"
 	"github.com/containerd/containerd/v2/plugins/snapshots/native"
 	"github.com/containerd/containerd/v2/plugins/snapshots/overlay"
 	"github.com/containerd/containerd/v2/plugins/snapshots/overlay/overlayutils"
@@ -85,7 +87,19 @@ func (ws *workerSet) snapshotterFactory(stateDir, name string) runc.SnapshotterF
 	}
 	if name == "overlayfs" || (name == "" && overlayutils.Supported(stateDir) == nil) {
 		return runc.SnapshotterFactory{Name: "overlayfs", New: func(root string) (ctdsnapshot.Snapshotter, error) {
-			return keep(overlay.NewSnapshotter(root, overlay.AsynchronousRemove))
+			// Its metadata database commits unsynced like the worker's when the state is marked (durability.go).
+			if err := os.MkdirAll(root, 0o700); err != nil {
+				return nil, err
+			}
+			noSync := ws.relaxed != nil
+			ms, err := storage.NewMetaStore(filepath.Join(root, snapshotsDB), func(o *bolt.Options) error {
+				o.NoSync = noSync
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+			return keep(overlay.NewSnapshotter(root, overlay.AsynchronousRemove, overlay.WithMetaStore(ms)))
 		}}
 	}
 	return runc.SnapshotterFactory{Name: "native", New: func(root string) (ctdsnapshot.Snapshotter, error) {
