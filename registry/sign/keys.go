@@ -5,10 +5,8 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -19,7 +17,6 @@ import (
 	"strings"
 
 	"github.com/secure-systems-lab/go-securesystemslib/encrypted"
-	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/options"
@@ -62,7 +59,7 @@ func GenerateKeyPair(password []byte) (privatePEM, publicPEM []byte, err error) 
 	return pem.EncodeToMemory(&pem.Block{Type: sigstorePrivateKeyType, Bytes: enc}), publicPEM, nil
 }
 
-// PrivateKey is a loaded signing key. It implements sigstore-go's sign.Keypair.
+// PrivateKey is a loaded signing key.
 type PrivateKey struct {
 	signer signature.SignerVerifier
 	public crypto.PublicKey
@@ -136,31 +133,6 @@ func keyHint(public crypto.PublicKey) ([]byte, error) {
 // Public is the key's public half, for verifying what it signed.
 func (k *PrivateKey) Public() *PublicKey {
 	return &PublicKey{verifier: k.signer, public: k.public, hint: string(k.hint)}
-}
-
-// The sign.Keypair methods.
-
-func (k *PrivateKey) GetHashAlgorithm() protocommon.HashAlgorithm { return k.alg.GetProtoHashType() }
-func (k *PrivateKey) GetSigningAlgorithm() protocommon.PublicKeyDetails {
-	return k.alg.GetSignatureAlgorithm()
-}
-func (k *PrivateKey) GetHint() []byte                { return k.hint }
-func (k *PrivateKey) GetPublicKey() crypto.PublicKey { return k.public }
-func (k *PrivateKey) GetPublicKeyPem() (string, error) {
-	b, err := cryptoutils.MarshalPublicKeyToPEM(k.public)
-	return string(b), err
-}
-
-func (k *PrivateKey) GetKeyAlgorithm() string {
-	switch k.public.(type) {
-	case *ecdsa.PublicKey:
-		return "ECDSA"
-	case *rsa.PublicKey:
-		return "RSA"
-	case ed25519.PublicKey:
-		return "ED25519"
-	}
-	return ""
 }
 
 // SignData signs data, hashing it first with the key's hash (none for pure Ed25519); it returns the signature and
