@@ -616,3 +616,35 @@ func TestBuildInterrupted(t *testing.T) {
 		t.Errorf("an interrupted build left an entry:\n%s", ls)
 	}
 }
+
+// An architecture whose QEMU handler is not registered fails before anything is built or written, with the
+// message that says what to install and register.
+func TestBuildForeignArchWithoutEmulator(t *testing.T) {
+	arch, qemu := "", ""
+	for _, c := range [][2]string{{"ppc64le", "ppc64le"}, {"mips64le", "mips64el"}, {"loong64", "loongarch64"}} {
+		if _, err := os.Stat("/proc/sys/fs/binfmt_misc/qemu-" + c[1]); os.IsNotExist(err) {
+			arch, qemu = c[0], c[1]
+			break
+		}
+	}
+	if arch == "" {
+		t.Skip("every candidate architecture has a binfmt handler here; .ci/binfmt registers only aarch64, s390x and riscv64")
+	}
+	e := newBuildEnv(t)
+	e.pkg("pkg/noemu", "image: noemu\narches: [amd64, "+arch+"]\n", "FROM busybox:fixture\nRUN uname -m > /arch\n")
+	r := e.build(nil, "--progress", "plain", "pkg/noemu")
+	if r.code == 0 {
+		t.Fatalf("built for %s without a handler", arch)
+	}
+	for _, want := range []string{"cannot build for linux/" + arch, "no binfmt_misc handler for " + qemu, "qemu-user-static", "/usr/lib/binfmt.d/qemu-" + qemu + ".conf"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("the error lacks %q:\n%s", want, tail(r.stderr, 5))
+		}
+	}
+	if strings.Contains(r.stderr, "#1 ") {
+		t.Errorf("BuildKit started before the check:\n%s", tail(r.stderr, 10))
+	}
+	if ls := mustLkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "cache", "ls"); strings.Contains(ls, "/noemu:") {
+		t.Errorf("a failed build left an entry:\n%s", ls)
+	}
+}
