@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 
 	dockerconfig "github.com/docker/cli/cli/config"
 	"github.com/docker/cli/cli/config/configfile"
+	"github.com/docker/cli/cli/config/credentials"
 	"github.com/docker/cli/cli/config/types"
 	"github.com/moby/buildkit/session/auth/authprovider"
 )
@@ -49,7 +49,11 @@ func LoadCredentials(registryCreds []string) (*Credentials, error) {
 		}
 		c.Sources = append(c.Sources, f+" (REGISTRY_AUTH_FILE)")
 	}
-	c.docker = dockerconfig.LoadDefaultConfigFile(io.Discard)
+	docker, err := loadDockerConfig()
+	if err != nil {
+		return nil, err
+	}
+	c.docker = docker
 	c.Sources = append(c.Sources, c.docker.Filename)
 	for _, f := range defaultAuthFiles() {
 		if err := readAuthFile(f, c.fallback, false); err != nil {
@@ -165,4 +169,27 @@ func defaultAuthFiles() []string {
 		}
 	}
 	return existing
+}
+
+// loadDockerConfig reads docker's config.json from $DOCKER_CONFIG, else ~/.docker, as docker does; unlike docker's
+// own default loader it finds the directory anew at each call (that one is fixed for the process) and reports a
+// malformed file instead of ignoring it, so a broken login is not mistaken for no login. As docker does, a file with
+// no auths falls back to the platform's credential store, if one is installed.
+func loadDockerConfig() (*configfile.ConfigFile, error) {
+	dir := os.Getenv("DOCKER_CONFIG")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return nil, fmt.Errorf("docker config: %w (set HOME or DOCKER_CONFIG)", err)
+		}
+		dir = filepath.Join(home, ".docker")
+	}
+	cf, err := dockerconfig.Load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("docker config: %w; fix or move the file (it is read for registry credentials)", err)
+	}
+	if !cf.ContainsAuth() {
+		cf.CredentialsStore = credentials.DetectDefaultStore(cf.CredentialsStore)
+	}
+	return cf, nil
 }

@@ -103,3 +103,19 @@ func TestLoadCredentials(t *testing.T) {
 		t.Errorf("broken auth file: %v", err)
 	}
 }
+
+// A malformed docker config.json is an error naming it, not silently no login.
+func TestLoadCredentialsMalformedDockerConfig(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("REGISTRY_AUTH_FILE", "")
+	dockerDir := t.TempDir()
+	t.Setenv("DOCKER_CONFIG", dockerDir)
+	file := filepath.Join(dockerDir, "config.json")
+	if err := os.WriteFile(file, []byte(`{"auths": {`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadCredentials(nil)
+	if err == nil || !strings.Contains(err.Error(), file) || !strings.Contains(err.Error(), "fix or move the file") {
+		t.Fatalf("got %v, want an error naming %s", err, file)
+	}
+}
