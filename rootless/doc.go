@@ -9,4 +9,7 @@
 // the first exec, which happens before any map exists). Main handles both steps; main() calls it early.
 //
 // Only commands that run containers need this (pkg build); everything else runs as the user.
+//
+// go.podman.io/storage/pkg/unshare does a similar re-execution, but when newuidmap fails it only warns and maps
+// the caller alone, so builds would fail later and obscurely; here a failed mapping is an error saying why.
 package rootless

@@ -37,6 +37,8 @@ func (o Owner) String() string {
 // readRanges returns the ranges the file at path (/etc/subuid format: "owner:start:count" per line) grants
 // owner, in file order. A missing file grants nothing. Lines of other owners are not checked, as newuidmap
 // ignores them too; a malformed line of owner's is an error naming it.
+// (moby/sys/user's ParseSubIDFileFilter reads the same format but turns a malformed line into zero ids silently,
+// which would surface later as a baffling newuidmap failure.)
 func readRanges(path string, owner Owner) ([]Range, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {

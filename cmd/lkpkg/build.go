@@ -158,18 +158,11 @@ func builderOptions(ctx context.Context, c *cli.Context) (build.Options, error) 
 		CertFiles:     flagStrings(c, "cert-file"),
 		Mirrors:       flagStrings(c, "mirror"),
 	}
-	hosts, err := registry.Hosts(hostOpts)
+	remote, err := remoteFor(c, creds, hostOpts)
 	if err != nil {
 		return build.Options{}, err
 	}
-	puller := registry.NewPuller(creds, hosts)
-	if puller.Mirrors, _, err = registry.ParseMirrors(hostOpts.Mirrors); err != nil {
-		return build.Options{}, err
-	}
-	puller.ReportRetriesTo(c.App.ErrWriter)
-	if err := puller.TrustCAs(hostOpts.CertFiles...); err != nil {
-		return build.Options{}, err
-	}
+	puller := &registry.Puller{Remote: remote}
 	store, err := storeOptions(c)
 	if err != nil {
 		return build.Options{}, err
@@ -244,14 +237,11 @@ func pushRequest(c *cli.Context, push bool, creds *registry.Credentials, hostOpt
 	if !push {
 		return nil, nil
 	}
-	hosts, err := registry.Hosts(hostOpts)
+	remote, err := remoteFor(c, creds, hostOpts)
 	if err != nil {
 		return nil, err
 	}
-	pusher := registry.NewPusher(creds, hosts, c.App.ErrWriter)
-	if err := pusher.TrustCAs(hostOpts.CertFiles...); err != nil {
-		return nil, err
-	}
+	pusher := &registry.Pusher{Remote: remote, Log: c.App.ErrWriter}
 	req := &build.PushRequest{
 		Pusher:              pusher,
 		ArchTags:            c.Bool("manifest"),

@@ -14,24 +14,30 @@ func insecureRegistryFlag() cli.Flag {
 		Usage: "registry (host[:port]) that may be plain HTTP or self-signed; also read from registries.conf"}
 }
 
-// newRemote reaches registries with the credentials, insecure hosts and CAs the flags and config files give.
+// newRemote reaches registries with the credentials, insecure hosts, CAs and mirrors the flags and config files
+// give.
 func newRemote(c *cli.Context) (registry.Remote, error) {
 	creds, err := registry.LoadCredentials(flagStrings(c, "registry-creds"))
 	if err != nil {
 		return registry.Remote{}, err
 	}
-	certFiles, mirrors := flagStrings(c, "cert-file"), flagStrings(c, "mirror")
-	hosts, err := registry.Hosts(registry.HostsOptions{Insecure: flagStrings(c, "insecure-registry"), CertFiles: certFiles,
-		Mirrors: mirrors})
+	return remoteFor(c, creds, registry.HostsOptions{Insecure: flagStrings(c, "insecure-registry"),
+		CertFiles: flagStrings(c, "cert-file"), Mirrors: flagStrings(c, "mirror")})
+}
+
+// remoteFor reaches registries as o and creds say, reporting retried failures on stderr: the one place a command
+// turns its registry flags into a registry.Remote.
+func remoteFor(c *cli.Context, creds *registry.Credentials, o registry.HostsOptions) (registry.Remote, error) {
+	hosts, err := registry.Hosts(o)
 	if err != nil {
 		return registry.Remote{}, err
 	}
 	remote := registry.NewRemote(creds, hosts)
-	if remote.Mirrors, _, err = registry.ParseMirrors(mirrors); err != nil {
+	if remote.Mirrors, _, err = registry.ParseMirrors(o.Mirrors); err != nil {
 		return registry.Remote{}, err
 	}
 	remote.ReportRetriesTo(c.App.ErrWriter)
-	return remote, remote.TrustCAs(certFiles...)
+	return remote, remote.TrustCAs(o.CertFiles...)
 }
 
 // newPusher is a registry.Pusher over newRemote, logging to stderr.
