@@ -46,14 +46,7 @@ func signingRegistry(t *testing.T, referrersAPI bool) string {
 // artifactType is a Sigstore bundle, and returns them with their bundles.
 func signatures(t *testing.T, ref string) (digest v1.Hash, bundles map[v1.Hash][]byte) {
 	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	desc, err := remote.Head(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, desc := headOf(t, ref)
 	idx, err := remote.Referrers(r.Context().Digest(desc.Digest.String()))
 	if err != nil {
 		t.Fatal(err)
@@ -103,14 +96,7 @@ func signatures(t *testing.T, ref string) (digest v1.Hash, bundles map[v1.Hash][
 // attachBundle attaches bundle to ref's digest as cosign does, without lkpkg: an OCI referrer manifest.
 func attachBundle(t *testing.T, ref string, bundle []byte) {
 	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	desc, err := remote.Head(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, desc := headOf(t, ref)
 	repo := r.Context()
 	for _, l := range []v1.Layer{static.NewLayer([]byte("{}"), "application/vnd.oci.empty.v1+json"), static.NewLayer(bundle, bundleMediaType)} {
 		if err := remote.WriteLayer(repo, l); err != nil {
@@ -337,6 +323,17 @@ func retarget(t *testing.T, bundle []byte, from, to string) []byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// headOf is ref parsed and its descriptor in the registry.
+func headOf(t *testing.T, ref string) (name.Reference, *v1.Descriptor) {
+	t.Helper()
+	r := mustParse(t, ref)
+	desc, err := remote.Head(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, desc
 }
 
 func mustParse(t *testing.T, ref string) name.Reference {
