@@ -124,7 +124,7 @@ func newBuild(ctx context.Context, c *cli.Context, push bool) (*build.Builder, *
 	if err != nil {
 		return nil, nil, err
 	}
-	pushReq, err := pushRequest(c, push, opts.Credentials, opts.Registry)
+	pushReq, err := pushRequest(c, push, opts.Puller.Remote)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -233,15 +233,11 @@ func checkProgressMode(mode string) error {
 }
 
 // pushRequest maps --push, --manifest, --release and --nobuild onto a build.PushRequest (nil without --push).
-func pushRequest(c *cli.Context, push bool, creds *registry.Credentials, hostOpts registry.HostsOptions) (*build.PushRequest, error) {
+func pushRequest(c *cli.Context, push bool, remote registry.Remote) (*build.PushRequest, error) {
 	if !push {
 		return nil, nil
 	}
-	remote, err := remoteFor(c, creds, hostOpts)
-	if err != nil {
-		return nil, err
-	}
-	pusher := &registry.Pusher{Remote: remote, Log: c.App.ErrWriter}
+	pusher := &registry.Pusher{Remote: remote, Log: c.App.ErrWriter} // the pulls' Remote: pushes ignore its mirrors
 	req := &build.PushRequest{
 		Pusher:              pusher,
 		ArchTags:            c.Bool("manifest"),
