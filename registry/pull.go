@@ -230,13 +230,7 @@ func (p *Remote) explain(ref string, err error) error {
 		case 404:
 			return fmt.Errorf("%s: %w", ref, ErrNotInRegistry)
 		case 401, 403:
-			where := "nowhere"
-			if p.Creds != nil {
-				where = strings.Join(p.Creds.Sources, ", ")
-			}
-			host := registryOf(ref)
-			return fmt.Errorf("%s: the registry %s refused access (HTTP %d) %s; credentials were looked for in %s: pass "+
-				"--registry-creds <registry>=<user>:<password> or log in with docker or podman", ref, host, te.StatusCode, p.loginOf(host), where)
+			return p.accessRefused(ref, fmt.Sprintf("HTTP %d", te.StatusCode))
 		}
 		if isRetryStatus(te.StatusCode) {
 			return fmt.Errorf("%s: the registry %s answered HTTP %d %s to %d attempts in a row; giving up (it may be "+
@@ -253,6 +247,18 @@ func (p *Remote) explain(ref string, err error) error {
 			"or try again later): %w", ref, registryOf(ref), p.attempts(err), err)
 	}
 	return fmt.Errorf("%s: %w", ref, err)
+}
+
+// accessRefused says that the registry of ref refused the login (why: e.g. "HTTP 401"), where credentials were
+// looked for and how to give some; never the credentials themselves.
+func (p *Remote) accessRefused(ref, why string) error {
+	where := "nowhere"
+	if p.Creds != nil {
+		where = strings.Join(p.Creds.Sources, ", ")
+	}
+	host := registryOf(ref)
+	return fmt.Errorf("%s: the registry %s refused access (%s) %s; credentials were looked for in %s: pass "+
+		"--registry-creds <registry>=<user>:<password> or log in with docker or podman", ref, host, why, p.loginOf(host), where)
 }
 
 // attempts is how often the request behind err failed in a row: as counted, else as the policy allows.

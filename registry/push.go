@@ -16,17 +16,22 @@ import (
 	resolverconfig "github.com/moby/buildkit/util/resolver/config"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"go.podman.io/image/v5/docker/reference"
 
 	"github.com/lkpkg/lkpkg/snapshot"
 )
 
 // Pusher copies linuxkit cache entries to registries. What it sends are the cache's own bytes, so every manifest
-// and index keeps the digest BuildKit gave it; blobs and manifests the registry already has (checked with HEAD)
-// are not sent again, and layers of other cache entries named on the same registry are mounted from their
-// repositories when the registry allows.
+// and index keeps the digest BuildKit gave it; blobs the registry already has (checked with HEAD)
+// are not sent again, and blobs containers/image has seen in other repositories of the registry are mounted from
+// there when the registry allows.
 type Pusher struct {
 	Remote
 	Log io.Writer // what was pushed, skipped or merged
+	// BlobInfoCacheDir holds containers/image's record of which blobs it has seen where (the source of its
+	// cross-repository mounts); "" is where skopeo and podman keep theirs (/var/lib/containers/cache,
+	// ~/.local/share/containers/cache), so what they pulled or pushed can be mounted too.
+	BlobInfoCacheDir string
 }
 
 // NewPusher makes a Pusher that logs in with creds and reaches the insecure hosts of a Hosts result over HTTP.
@@ -75,100 +80,117 @@ func (p *Pusher) Push(ctx context.Context, cache *snapshot.Cache, cacheName stri
 		fmt.Fprintf(p.Log, "%s already exists on remote registry (%s), not overriding it\n", remoteName, existing.Digest)
 		return nil
 	}
-	pusher, err := remote.NewPusher(p.options(ctx)...)
-	if err != nil {
-		return err
-	}
-	mounts := p.mountSources(cache, ref.Context())
 	isIndex := isIndexMediaType(root.MediaType)
 	if root.MediaType == "" { // an entry written by a tool that left the media type out: look at the blob
 		_, err := cache.ReadIndex(root.Digest)
 		isIndex = err == nil
 	}
+	if err := checkComplete(cache, ref.Context().String(), root, isIndex); err != nil {
+		return err
+	}
+	dst, err := cimageDest(remoteName)
+	if err != nil {
+		return err
+	}
+	tagged, err := p.tagContent(ctx, cache, ref, root, existing, isIndex)
+	if err != nil {
+		return err
+	}
+	if tagged == nil {
+		fmt.Fprintf(p.Log, "%s on the remote registry already holds every local platform, leaving it as it is\n", remoteName)
+	} else {
+		// Everything goes up by digest first and is checked there; only then does the tag move, so a failed or
+		// interrupted push never leaves the tag naming something incomplete.
+		byDigest, err := reference.WithDigest(reference.TrimNamed(dst), root.Digest)
+		if err != nil {
+			return err
+		}
+		if err := p.copyToRegistry(ctx, cache, cacheName, byDigest); err != nil {
+			return err
+		}
+		if err := p.verifyTree(ctx, cache, ref.Context(), root, isIndex); err != nil {
+			return err
+		}
+		if _, isTag := ref.(name.Tag); isTag {
+			if err := p.putManifest(ctx, dst, tagged); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(p.Log, "Pushed %s (%s)\n", remoteName, digest.FromBytes(tagged))
+	}
+	if tag, isTag := ref.(name.Tag); isTag && isIndex && o.ArchTags {
+		local, err := cache.ReadIndex(root.Digest)
+		if err != nil {
+			return err
+		}
+		return p.pushArchTags(ctx, cache, tag, dst, local)
+	}
+	return nil
+}
+
+// tagContent is what the tag is to name after the push: the cache's bytes of root or, when the registry already
+// has an index under the tag, the local index merged into it (MergeIndex); nil when that merge changes nothing,
+// so nothing needs sending.
+func (p *Pusher) tagContent(ctx context.Context, cache *snapshot.Cache, ref name.Reference, root ocispec.Descriptor, existing *v1.Descriptor, isIndex bool) ([]byte, error) {
+	raw, err := cache.ReadBlob(root.Digest)
+	if err != nil || !isIndex || existing == nil || !existing.MediaType.IsIndex() {
+		return raw, err
+	}
+	local, err := cache.ReadIndex(root.Digest)
+	if err != nil {
+		return nil, err
+	}
+	remoteIdx, err := p.getIndex(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	merged, unchanged := MergeIndex(local, remoteIdx)
+	if unchanged {
+		return nil, nil
+	}
+	return json.Marshal(merged)
+}
+
+// checkComplete makes sure the cache holds every manifest below root, so a push of a sparse entry (pulled for
+// some platforms only) fails before sending anything, saying what to do.
+func checkComplete(cache *snapshot.Cache, repo string, root ocispec.Descriptor, isIndex bool) error {
+	if !isIndex {
+		return nil
+	}
+	idx, err := cache.ReadIndex(root.Digest)
+	if err != nil {
+		return err
+	}
+	for _, child := range idx.Manifests {
+		if !cache.HasBlob(child.Digest) {
+			return fmt.Errorf("pushing %s: its manifest %s is not in the cache (pull or rebuild it)", repo, child.Digest)
+		}
+		if err := checkComplete(cache, repo, child, isIndexMediaType(child.MediaType)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// verifyTree runs verifyBlobs on every image below root.
+func (p *Pusher) verifyTree(ctx context.Context, cache *snapshot.Cache, repo name.Repository, root ocispec.Descriptor, isIndex bool) error {
 	if !isIndex {
 		img, err := imageFromCache(cache, root.Digest, root.MediaType)
 		if err != nil {
 			return err
 		}
-		if err := pusher.Push(ctx, ref, mountingImage{img, mounts}); err != nil {
-			return p.explain(remoteName, err)
-		}
-		if err := p.verifyBlobs(ctx, ref.Context(), img); err != nil {
-			return err
-		}
-		fmt.Fprintf(p.Log, "Pushed %s (%s)\n", remoteName, root.Digest)
-		return nil
+		return p.verifyBlobs(ctx, repo, img)
 	}
-
-	local, err := cache.ReadIndex(root.Digest)
+	idx, err := cache.ReadIndex(root.Digest)
 	if err != nil {
 		return err
 	}
-	for _, child := range local.Manifests {
-		if err := p.pushChild(ctx, pusher, cache, ref.Context(), child, mounts); err != nil {
+	for _, child := range idx.Manifests {
+		if err := p.verifyTree(ctx, cache, repo, child, isIndexMediaType(child.MediaType)); err != nil {
 			return err
 		}
-	}
-	raw, err := cache.ReadBlob(root.Digest)
-	if err != nil {
-		return err
-	}
-	pushIndex := true
-	if existing != nil && existing.MediaType.IsIndex() {
-		remoteIdx, err := p.getIndex(ctx, ref)
-		if err != nil {
-			return err
-		}
-		merged, unchanged := MergeIndex(local, remoteIdx)
-		if unchanged {
-			fmt.Fprintf(p.Log, "%s on the remote registry already holds every local platform, leaving it as it is\n", remoteName)
-			pushIndex = false
-		} else if raw, err = json.Marshal(merged); err != nil {
-			return err
-		}
-	}
-	if pushIndex {
-		if err := pusher.Push(ctx, ref, rawManifest{raw, indexMediaType(root.MediaType)}); err != nil {
-			return p.explain(remoteName, err)
-		}
-		fmt.Fprintf(p.Log, "Pushed %s (%s)\n", remoteName, digest.FromBytes(raw))
-	}
-	if tag, ok := ref.(name.Tag); ok && o.ArchTags {
-		return p.pushArchTags(ctx, pusher, cache, tag, local)
 	}
 	return nil
-}
-
-// pushChild pushes one child of an index, by digest, with its blobs (or, for a nested index, its children).
-func (p *Pusher) pushChild(ctx context.Context, pusher *remote.Pusher, cache *snapshot.Cache, repo name.Repository, child ocispec.Descriptor, mounts map[v1.Hash]name.Repository) error {
-	ref := repo.Digest(child.Digest.String())
-	if !cache.HasBlob(child.Digest) {
-		return fmt.Errorf("pushing %s: its manifest %s is not in the cache (pull or rebuild it)", repo, child.Digest)
-	}
-	if isIndexMediaType(child.MediaType) {
-		idx, err := cache.ReadIndex(child.Digest)
-		if err != nil {
-			return err
-		}
-		for _, c := range idx.Manifests {
-			if err := p.pushChild(ctx, pusher, cache, repo, c, mounts); err != nil {
-				return err
-			}
-		}
-		raw, err := cache.ReadBlob(child.Digest)
-		if err != nil {
-			return err
-		}
-		return p.explain(ref.String(), pusher.Push(ctx, ref, rawManifest{raw, types.MediaType(child.MediaType)}))
-	}
-	img, err := imageFromCache(cache, child.Digest, child.MediaType)
-	if err != nil {
-		return err
-	}
-	if err := pusher.Push(ctx, ref, mountingImage{img, mounts}); err != nil {
-		return p.explain(ref.String(), err)
-	}
-	return p.verifyBlobs(ctx, repo, img)
 }
 
 // verifyBlobs checks after an image was pushed that the registry has each of its blobs (config and layers) under
@@ -209,21 +231,32 @@ func (p *Pusher) verifyBlobs(ctx context.Context, repo name.Repository, img v1.I
 
 // pushArchTags tags each runnable platform's image manifest of the local index <tag>-<arch>, never
 // <tag>-unknown (attestations).
-func (p *Pusher) pushArchTags(ctx context.Context, pusher *remote.Pusher, cache *snapshot.Cache, tag name.Tag, local ocispec.Index) error {
+func (p *Pusher) pushArchTags(ctx context.Context, cache *snapshot.Cache, tag name.Tag, dst reference.Named, local ocispec.Index) error {
 	for _, child := range local.Manifests {
 		if isAttestation(child) || child.Platform.Architecture == "" || child.Platform.Architecture == "unknown" ||
 			!isManifestMediaType(child.MediaType) {
 			continue
 		}
-		img, err := imageFromCache(cache, child.Digest, child.MediaType)
+		raw, err := cache.ReadBlob(child.Digest)
 		if err != nil {
 			return err
 		}
-		archTag := tag.Context().Tag(tag.TagStr() + "-" + child.Platform.Architecture)
-		if err := pusher.Push(ctx, archTag, img); err != nil {
-			return p.explain(archTag.String(), err)
+		archTag, err := reference.WithTag(reference.TrimNamed(dst), tag.TagStr()+"-"+child.Platform.Architecture)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(p.Log, "Tagged %s (%s)\n", archTag, child.Digest)
+		shown := tag.Context().Tag(archTag.Tag())
+		existing, err := p.head(ctx, shown)
+		if err != nil {
+			return err
+		}
+		if existing != nil && existing.Digest.String() == child.Digest.String() {
+			continue
+		}
+		if err := p.putManifest(ctx, archTag, raw); err != nil {
+			return err
+		}
+		fmt.Fprintf(p.Log, "Tagged %s (%s)\n", shown, child.Digest)
 	}
 	return nil
 }

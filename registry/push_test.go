@@ -107,6 +107,7 @@ func (tr *testRegistry) pusher(t *testing.T, password string, trustCA bool) (*Pu
 		explicit: map[string]types.AuthConfig{tr.host: {Username: testUser, Password: password}}}
 	var out bytes.Buffer
 	p := NewPusher(creds, nil, &out)
+	p.BlobInfoCacheDir = t.TempDir()
 	if trustCA {
 		if err := p.TrustCAs(tr.caFile); err != nil {
 			t.Fatal(err)
@@ -322,7 +323,7 @@ func TestPush(t *testing.T) {
 	}
 }
 
-// A layer of an image the cache names on the same registry, in another repository, is mounted from there rather
+// A layer containers/image pushed to another repository of the registry before is mounted from there rather
 // than uploaded. The registry here hides blobs from HEAD in the target repository until they are mounted or
 // uploaded there (as registries that link blobs per repository do) and answers mount requests itself.
 func TestPushMountsFromOtherRepository(t *testing.T) {
@@ -361,6 +362,7 @@ func TestPushMountsFromOtherRepository(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := NewPusher(nil, nil, io.Discard)
+	p.BlobInfoCacheDir = t.TempDir()
 	if err := p.Push(ctx, c, host+"/lib/base:1", PushOptions{Override: true}); err != nil {
 		t.Fatal(err)
 	}

@@ -313,6 +313,7 @@ func TestPullRestartsInterruptedDownload(t *testing.T) {
 		t.Fatal(err)
 	}
 	pusher := NewPusher(nil, nil, io.Discard)
+	pusher.BlobInfoCacheDir = t.TempDir()
 	if err := pusher.Push(ctx, src, host+"/lk/p:1", PushOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,229 @@
+package registry
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/docker/distribution/registry/api/errcode"
+	"go.podman.io/image/v5/copy"
+	"go.podman.io/image/v5/docker"
+	"go.podman.io/image/v5/docker/reference"
+	"go.podman.io/image/v5/oci/layout"
+	"go.podman.io/image/v5/signature"
+	"go.podman.io/image/v5/types"
+
+	"github.com/lkpkg/lkpkg/snapshot"
+)
+
+// Pushes copy blobs and manifests with containers/image (the engine of skopeo and podman), straight from the
+// linuxkit cache (an OCI layout) with PreserveDigests, so every manifest and index keeps the digest BuildKit gave
+// it. containers/image retries a 429 by itself (honouring Retry-After) but no other failure, and takes no HTTP
+// transport from its caller; lkpkg therefore restarts a failed copy as a whole (copyAgain). A restarted copy asks
+// the registry (HEAD) for each blob first, so it sends only what the failed one did not commit.
+
+// cimageDest is the containers/image reference for name on its registry.
+func cimageDest(name string) (reference.Named, error) {
+	named, err := reference.ParseNormalizedNamed(name)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not an image reference: %w", name, err)
+	}
+	return named, nil
+}
+
+// systemContext is how containers/image reaches the registry host: the login lkpkg's Credentials give (never
+// containers/image's own lookup, so both clients use the same one), the CAs of --cert-file and the hosts' ca
+// entries, and unverified TLS or plain HTTP only for hosts marked insecure and for loopback addresses (which
+// Docker also treats as insecure by default, and go-containerregistry reaches over HTTP).
+func (p *Remote) systemContext(named reference.Named, blobInfoCacheDir string) (*types.SystemContext, error) {
+	host := reference.Domain(named)
+	sys := &types.SystemContext{
+		DockerAuthConfig:        &types.DockerAuthConfig{},
+		DockerRegistryUserAgent: "lkpkg",
+		BlobInfoCacheDir:        blobInfoCacheDir,
+	}
+	if p.Creds != nil {
+		ac, err := p.Creds.Lookup(host)
+		if err != nil {
+			return nil, err
+		}
+		sys.DockerAuthConfig = &types.DockerAuthConfig{Username: ac.Username, Password: ac.Password, IdentityToken: ac.IdentityToken}
+		sys.DockerBearerRegistryToken = ac.RegistryToken
+	}
+	if len(p.CAFiles) > 0 {
+		ht, err := newHostTransport(p.Insecure, p.CAFiles)
+		if err != nil {
+			return nil, err
+		}
+		sys.BaseTLSConfig = &tls.Config{RootCAs: rootsWith(ht.extraCAs), MinVersion: tls.VersionTLS12}
+	}
+	hostname, _, err := net.SplitHostPort(host)
+	if err != nil {
+		hostname = host
+	}
+	if p.Insecure[host] || p.Insecure[hostname] || isLoopback(hostname) {
+		sys.DockerInsecureSkipTLSVerify = types.OptionalBoolTrue
+	}
+	return sys, nil
+}
+
+func isLoopback(hostname string) bool {
+	if hostname == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(hostname)
+	return ip != nil && ip.IsLoopback()
+}
+
+// copyToRegistry copies the cache entry cacheName (an image, or an index with every child) to dst, which names
+// it by digest, restarting the copy while it fails in a way that may pass.
+func (p *Pusher) copyToRegistry(ctx context.Context, cache *snapshot.Cache, cacheName string, dst reference.Named) error {
+	src, err := layout.NewReference(cache.Dir(), cacheName)
+	if err != nil {
+		return fmt.Errorf("%s: %w", cacheName, err)
+	}
+	dstRef, err := docker.NewReference(dst)
+	if err != nil {
+		return err
+	}
+	sys, err := p.systemContext(dst, p.BlobInfoCacheDir)
+	if err != nil {
+		return err
+	}
+	policy, err := signature.NewPolicyContext(&signature.Policy{
+		Default: signature.PolicyRequirements{signature.NewPRInsecureAcceptAnything()}})
+	if err != nil {
+		return err
+	}
+	defer policy.Destroy()
+	return p.copyAgain(ctx, dst.String(), func(progress chan types.ProgressProperties) error {
+		_, err := copy.Image(ctx, policy, dstRef, src, &copy.Options{
+			PreserveDigests:    true,
+			ImageListSelection: copy.CopyAllImages,
+			SourceCtx:          &types.SystemContext{},
+			DestinationCtx:     sys,
+			Progress:           progress,
+			ProgressInterval:   time.Hour, // only the start and the end of each blob matter here
+		})
+		return err
+	})
+}
+
+// putManifest stores raw (a manifest or index whose blobs and children the registry has) under dst.
+func (p *Pusher) putManifest(ctx context.Context, dst reference.Named, raw []byte) error {
+	dstRef, err := docker.NewReference(dst)
+	if err != nil {
+		return err
+	}
+	sys, err := p.systemContext(dst, "")
+	if err != nil {
+		return err
+	}
+	return p.copyAgain(ctx, dst.String(), func(chan types.ProgressProperties) error {
+		d, err := dstRef.NewImageDestination(ctx, sys)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		if err := d.PutManifest(ctx, raw, nil); err != nil {
+			return err
+		}
+		return d.Commit(ctx, nil)
+	})
+}
+
+// copyAgain runs op until it succeeds, fails in a way that will not pass, or has failed the policy's attempts in
+// a row without committing a blob: a copy that got further than the one before starts the count again, so a
+// flaky network slows a large push down but does not end it while it moves forward. Each retry is reported.
+func (p *Pusher) copyAgain(ctx context.Context, what string, op func(progress chan types.ProgressProperties) error) error {
+	rp := p.Retry.orDefault()
+	b := rp.backoff()
+	for failures := 0; ; {
+		progress := make(chan types.ProgressProperties)
+		committed := make(chan int)
+		go func() {
+			n := 0
+			for e := range progress {
+				if e.Event == types.ProgressEventDone {
+					n++
+				}
+			}
+			committed <- n
+		}()
+		err := op(progress)
+		close(progress)
+		if n := <-committed; n > 0 {
+			failures = 0
+			b = rp.backoff()
+		}
+		if err == nil || !retryableCopy(err) {
+			return p.explainCopy(what, err, failures+1)
+		}
+		if failures++; failures >= rp.Attempts {
+			return p.explainCopy(what, err, failures)
+		}
+		wait := b.Step()
+		if p.retryNotices != nil {
+			fmt.Fprintf(p.retryNotices, "pushing %s failed (%v); retrying in %s (%d of %d)\n", what, err,
+				wait.Round(time.Millisecond), failures+1, rp.Attempts)
+		}
+		if sleepCtx(ctx, wait) != nil {
+			return p.explainCopy(what, err, failures)
+		}
+	}
+}
+
+// retryableCopy says whether a failed containers/image copy may succeed if run again.
+func retryableCopy(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var unauthorized docker.ErrUnauthorizedForCredentials
+	if errors.As(err, &unauthorized) {
+		return false
+	}
+	var status docker.UnexpectedHTTPStatusError
+	if errors.As(err, &status) {
+		return isRetryStatus(status.StatusCode)
+	}
+	var ec errcode.Error
+	if errors.As(err, &ec) {
+		switch ec.ErrorCode().String() {
+		// DIGEST_INVALID: the registry hashed other bytes than the cache's blob, damaged on the way; the next copy
+		// reads the blob from the cache again.
+		case "DIGEST_INVALID", "BLOB_UPLOAD_INVALID", "BLOB_UPLOAD_UNKNOWN", "UNAVAILABLE", "TOOMANYREQUESTS":
+			return true
+		}
+		return ec.ErrorCode().Descriptor().HTTPStatusCode >= http.StatusInternalServerError
+	}
+	return isNetworkFailure(err) || strings.Contains(err.Error(), "connection reset by peer")
+}
+
+// explainCopy turns a failed copy into a message that says what to do.
+func (p *Pusher) explainCopy(what string, err error, attempts int) error {
+	if err == nil {
+		return nil
+	}
+	var unauthorized docker.ErrUnauthorizedForCredentials
+	var ec errcode.Error
+	if errors.As(err, &unauthorized) || (errors.As(err, &ec) && (ec.ErrorCode() == errcode.ErrorCodeUnauthorized || ec.ErrorCode() == errcode.ErrorCodeDenied)) {
+		return p.accessRefused(what, "unauthorized or denied")
+	}
+	if errors.As(err, &ec) {
+		return fmt.Errorf("%s: the registry %s refused the push (%s, %d attempts in a row): %w", what, registryOf(what),
+			ec.ErrorCode().Descriptor().Value, attempts, err)
+	}
+	if retryableCopy(err) {
+		return fmt.Errorf("%s: the connection to the registry %s failed %d times in a row; giving up (check the network, "+
+			"or try again later): %w", what, registryOf(what), attempts, err)
+	}
+	if hint := connectionHint(what, err); hint != nil {
+		return hint
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
