@@ -11,12 +11,15 @@ import (
 	"time"
 
 	"github.com/docker/distribution/registry/api/errcode"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.podman.io/image/v5/copy"
 	"go.podman.io/image/v5/docker"
 	"go.podman.io/image/v5/docker/reference"
 	"go.podman.io/image/v5/oci/layout"
 	"go.podman.io/image/v5/signature"
 	"go.podman.io/image/v5/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/lkpkg/lkpkg/snapshot"
 )
@@ -80,9 +83,37 @@ func isLoopback(hostname string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// copyToRegistry copies the cache entry cacheName (an image, or an index with every child) to dst, which names
-// it by digest, restarting the copy while it fails in a way that may pass.
-func (p *Pusher) copyToRegistry(ctx context.Context, cache *snapshot.Cache, cacheName string, dst reference.Named) error {
+// copyToRegistry copies what the cache entry cacheName (an image, or an index) holds to dst's repository,
+// restarting the copy while it fails in a way that may pass. containers/image copies the images of an index one
+// after the other, and an index needs them all in place first; so when the cache names every child of an index
+// on its own (as a build's <tag>-<arch> entries do), the children are copied side by side and the index is left
+// to the caller (rootSent false). Otherwise the entry is copied whole to dst, which names it by digest.
+func (p *Pusher) copyToRegistry(ctx context.Context, cache *snapshot.Cache, cacheName string, root ocispec.Descriptor, dst reference.Named) (rootSent bool, err error) {
+	sys, err := p.systemContext(dst, p.BlobInfoCacheDir)
+	if err != nil {
+		return false, err
+	}
+	children, all := namedChildren(cache, root)
+	if !all {
+		return true, p.copyAgain(ctx, dst.String(), func(progress chan types.ProgressProperties) error {
+			return copyImage(ctx, cache, cacheName, dst, sys, progress)
+		})
+	}
+	return false, p.copyAgain(ctx, dst.String(), func(progress chan types.ProgressProperties) error {
+		g, gctx := errgroup.WithContext(ctx)
+		for d, name := range children {
+			byDigest, err := reference.WithDigest(reference.TrimNamed(dst), d)
+			if err != nil {
+				return err
+			}
+			g.Go(func() error { return copyImage(gctx, cache, name, byDigest, sys, progress) })
+		}
+		return g.Wait()
+	})
+}
+
+// copyImage is one containers/image copy of the cache entry cacheName to dst, digests preserved.
+func copyImage(ctx context.Context, cache *snapshot.Cache, cacheName string, dst reference.Named, sys *types.SystemContext, progress chan types.ProgressProperties) error {
 	src, err := layout.NewReference(cache.Dir(), cacheName)
 	if err != nil {
 		return fmt.Errorf("%s: %w", cacheName, err)
@@ -91,27 +122,53 @@ func (p *Pusher) copyToRegistry(ctx context.Context, cache *snapshot.Cache, cach
 	if err != nil {
 		return err
 	}
-	sys, err := p.systemContext(dst, p.BlobInfoCacheDir)
-	if err != nil {
-		return err
-	}
+	// A policy context is not for concurrent use: one per copy.
 	policy, err := signature.NewPolicyContext(&signature.Policy{
 		Default: signature.PolicyRequirements{signature.NewPRInsecureAcceptAnything()}})
 	if err != nil {
 		return err
 	}
 	defer policy.Destroy()
-	return p.copyAgain(ctx, dst.String(), func(progress chan types.ProgressProperties) error {
-		_, err := copy.Image(ctx, policy, dstRef, src, &copy.Options{
-			PreserveDigests:    true,
-			ImageListSelection: copy.CopyAllImages,
-			SourceCtx:          &types.SystemContext{},
-			DestinationCtx:     sys,
-			Progress:           progress,
-			ProgressInterval:   time.Hour, // only the start and the end of each blob matter here
-		})
-		return err
+	_, err = copy.Image(ctx, policy, dstRef, src, &copy.Options{
+		PreserveDigests:    true,
+		ImageListSelection: copy.CopyAllImages,
+		SourceCtx:          &types.SystemContext{},
+		DestinationCtx:     sys,
+		Progress:           progress,
+		ProgressInterval:   time.Hour, // only the start and the end of each blob matter here
 	})
+	return err
+}
+
+// namedChildren are the cache names of the children of the index root, by digest; all says whether every child
+// is an image manifest with a name (false for an image).
+func namedChildren(cache *snapshot.Cache, root ocispec.Descriptor) (_ map[digest.Digest]string, all bool) {
+	if !isIndexMediaType(root.MediaType) {
+		return nil, false
+	}
+	idx, err := cache.ReadIndex(root.Digest)
+	if err != nil || len(idx.Manifests) == 0 {
+		return nil, false
+	}
+	entries, err := cache.List()
+	if err != nil {
+		return nil, false
+	}
+	names := map[digest.Digest]string{}
+	for name, d := range entries {
+		if old, ok := names[d.Digest]; !ok || name < old { // the same name whichever order List gives
+			names[d.Digest] = name
+		}
+	}
+	out := map[digest.Digest]string{}
+	for _, c := range idx.Manifests {
+		name, ok := names[c.Digest]
+		if !ok || !isManifestMediaType(c.MediaType) {
+			return nil, false
+		}
+		out[c.Digest] = name
+	}
+	return out, true
 }
 
 // putManifest stores raw (a manifest or index whose blobs and children the registry has) under dst.

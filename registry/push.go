@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"golang.org/x/sync/errgroup"
 	"io"
 	"net/http"
 
@@ -99,22 +100,26 @@ func (p *Pusher) Push(ctx context.Context, cache *snapshot.Cache, cacheName stri
 	if tagged == nil {
 		fmt.Fprintf(p.Log, "%s on the remote registry already holds every local platform, leaving it as it is\n", remoteName)
 	} else {
-		// Everything goes up by digest first and is checked there; only then does the tag move, so a failed or
-		// interrupted push never leaves the tag naming something incomplete.
+		// Everything below the tag goes up by digest first and is checked there; only then does the tag name it,
+		// so a failed or interrupted push never leaves the tag naming something incomplete.
 		byDigest, err := reference.WithDigest(reference.TrimNamed(dst), root.Digest)
 		if err != nil {
 			return err
 		}
-		if err := p.copyToRegistry(ctx, cache, cacheName, byDigest); err != nil {
+		rootSent, err := p.copyToRegistry(ctx, cache, cacheName, root, byDigest)
+		if err != nil {
 			return err
 		}
 		if err := p.verifyTree(ctx, cache, ref.Context(), root, isIndex); err != nil {
 			return err
 		}
 		if _, isTag := ref.(name.Tag); isTag {
-			if err := p.putManifest(ctx, dst, tagged); err != nil {
-				return err
-			}
+			err = p.putManifest(ctx, dst, tagged)
+		} else if !rootSent {
+			err = p.putManifest(ctx, byDigest, tagged)
+		}
+		if err != nil {
+			return err
 		}
 		fmt.Fprintf(p.Log, "Pushed %s (%s)\n", remoteName, digest.FromBytes(tagged))
 	}
@@ -172,59 +177,75 @@ func checkComplete(cache *snapshot.Cache, repo string, root ocispec.Descriptor, 
 	return nil
 }
 
-// verifyTree runs verifyBlobs on every image below root.
+// verifyTree checks after a push that the registry has each blob (configs and layers) of every image below root
+// under its digest and with its size: one HEAD per blob, several at a time. The contents were checked when each
+// upload was committed: the registry hashes what it received and must refuse a PUT ?digest= that does not match
+// (DIGEST_INVALID, upon which the copy is restarted from the cache's blob). What that leaves is a registry, or
+// something in front of it, that acknowledged an upload it did not keep; then the pushed manifest would name
+// missing blobs.
 func (p *Pusher) verifyTree(ctx context.Context, cache *snapshot.Cache, repo name.Repository, root ocispec.Descriptor, isIndex bool) error {
-	if !isIndex {
-		img, err := imageFromCache(cache, root.Digest, root.MediaType)
-		if err != nil {
-			return err
-		}
-		return p.verifyBlobs(ctx, repo, img)
-	}
-	idx, err := cache.ReadIndex(root.Digest)
-	if err != nil {
-		return err
-	}
-	for _, child := range idx.Manifests {
-		if err := p.verifyTree(ctx, cache, repo, child, isIndexMediaType(child.MediaType)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// verifyBlobs checks after an image was pushed that the registry has each of its blobs (config and layers) under
-// its digest and with its size: one HEAD per blob. The contents were checked when each upload was committed: the
-// registry hashes what it received and must refuse a PUT ?digest= that does not match (DIGEST_INVALID, upon which
-// the upload is restarted from the cache's blob). What that leaves is a registry, or something in front of it,
-// that acknowledged an upload it did not keep; then the pushed manifest would name missing blobs.
-func (p *Pusher) verifyBlobs(ctx context.Context, repo name.Repository, img v1.Image) error {
-	m, err := img.Manifest()
-	if err != nil {
+	blobs := map[v1.Hash]v1.Descriptor{}
+	if err := collectBlobs(cache, root, isIndex, blobs); err != nil {
 		return err
 	}
 	puller, err := remote.NewPuller(p.options(ctx)...)
 	if err != nil {
 		return err
 	}
-	for _, b := range append([]v1.Descriptor{m.Config}, m.Layers...) {
-		ref := repo.Digest(b.Digest.String())
-		l, err := puller.Layer(ctx, ref)
+	var g errgroup.Group
+	g.SetLimit(8)
+	for _, b := range blobs {
+		g.Go(func() error { return p.verifyBlob(ctx, puller, repo, b) })
+	}
+	return g.Wait()
+}
+
+// collectBlobs adds the config and layers of every image below root to blobs.
+func collectBlobs(cache *snapshot.Cache, root ocispec.Descriptor, isIndex bool, blobs map[v1.Hash]v1.Descriptor) error {
+	if !isIndex {
+		img, err := imageFromCache(cache, root.Digest, root.MediaType)
 		if err != nil {
-			return p.explain(ref.String(), err)
+			return err
 		}
-		size, err := l.Size() // HEAD /v2/<repository>/blobs/<digest>
+		m, err := img.Manifest()
 		if err != nil {
-			if errors.Is(p.explain(ref.String(), err), ErrNotInRegistry) {
-				return fmt.Errorf("%s: the registry %s acknowledged the upload of this blob but does not have it: "+
-					"the push is incomplete; push again, and check the registry if it persists", ref, repo.RegistryStr())
-			}
-			return p.explain(ref.String(), err)
+			return err
 		}
-		if size >= 0 && size != b.Size {
-			return fmt.Errorf("%s: the registry %s holds this blob with %d bytes, the cache with %d: check the registry",
-				ref, repo.RegistryStr(), size, b.Size)
+		for _, b := range append([]v1.Descriptor{m.Config}, m.Layers...) {
+			blobs[b.Digest] = b
 		}
+		return nil
+	}
+	idx, err := cache.ReadIndex(root.Digest)
+	if err != nil {
+		return err
+	}
+	for _, child := range idx.Manifests {
+		if err := collectBlobs(cache, child, isIndexMediaType(child.MediaType), blobs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// verifyBlob checks with HEAD that the registry has blob b in repo with its size.
+func (p *Pusher) verifyBlob(ctx context.Context, puller *remote.Puller, repo name.Repository, b v1.Descriptor) error {
+	ref := repo.Digest(b.Digest.String())
+	l, err := puller.Layer(ctx, ref)
+	if err != nil {
+		return p.explain(ref.String(), err)
+	}
+	size, err := l.Size() // HEAD /v2/<repository>/blobs/<digest>
+	if err != nil {
+		if errors.Is(p.explain(ref.String(), err), ErrNotInRegistry) {
+			return fmt.Errorf("%s: the registry %s acknowledged the upload of this blob but does not have it: "+
+				"the push is incomplete; push again, and check the registry if it persists", ref, repo.RegistryStr())
+		}
+		return p.explain(ref.String(), err)
+	}
+	if size >= 0 && size != b.Size {
+		return fmt.Errorf("%s: the registry %s holds this blob with %d bytes, the cache with %d: check the registry",
+			ref, repo.RegistryStr(), size, b.Size)
 	}
 	return nil
 }
