@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/moby/buildkit/util/archutil"
 	"io"
 	"net"
 	"os"
@@ -120,6 +121,10 @@ func New(ctx context.Context, opts Options) (_ *Engine, err error) {
 		return nil, err
 	}
 	e.restoreProcess = applyProcessSettings(opts.BuildKitLog)
+	// BuildKit's first RUN asks which platforms run natively or under binfmt_misc, and the first ask execs a
+	// probe binary per architecture (a dozen processes, several under QEMU), holding up that RUN; asked now, the
+	// probes run while the engine starts, the frontend plans and the base images are unpacked.
+	go archutil.SupportedPlatforms(false)
 	if err := cleanUpAfterCrash(opts.StateDir); err != nil {
 		return nil, err
 	}
