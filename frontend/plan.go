@@ -62,13 +62,22 @@ func (l *Loader) Plan(p *Package, o BuildOptions) (*BuildPlan, error) {
 	if plan.Dockerfile, err = dockerfile(p, o.Dockerfile); err != nil {
 		return nil, err
 	}
-	if plan.BuildArgs, err = l.buildArgs(p, o); err != nil {
+	// Both ask git about history (a process or two each): side by side, they cost one's wait.
+	var sdeErr error
+	sde := make(chan struct{})
+	go func() {
+		defer close(sde)
+		plan.SourceDateEpoch, sdeErr = l.sourceDateEpoch(p, o.Environ)
+	}()
+	plan.BuildArgs, err = l.buildArgs(p, o)
+	<-sde
+	if err != nil {
 		return nil, err
+	}
+	if sdeErr != nil {
+		return nil, sdeErr
 	}
 	if plan.Labels, err = labels(p, o); err != nil {
-		return nil, err
-	}
-	if plan.SourceDateEpoch, err = l.sourceDateEpoch(p, o.Environ); err != nil {
 		return nil, err
 	}
 	return plan, nil

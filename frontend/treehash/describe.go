@@ -23,7 +23,17 @@ var describeRE = regexp.MustCompile(`^(.+)-(\d+)-g[0-9a-f]+$`)
 func (r *Repo) Describe() (Description, error) { return r.describe() }
 
 func (r *Repo) loadDescription() (Description, error) {
+	type result struct {
+		out []byte
+		err error
+	}
+	described := make(chan result, 1) // the two git processes run side by side
+	go func() {
+		out, err := r.rs.run(r.top, "describe", "--tags", "--long", "--match", "v[0-9]*.[0-9]*.[0-9]*", "HEAD")
+		described <- result{out, err}
+	}()
 	out, err := r.rs.run(r.top, "log", "-1", "--format=%H %ct", "HEAD")
+	desc := <-described
 	if err != nil {
 		return Description{}, fmt.Errorf("%s: cannot read HEAD: %w", r.top, err)
 	}
@@ -37,9 +47,8 @@ func (r *Repo) loadDescription() (Description, error) {
 	}
 	d := Description{Commit: fields[0], CommitTime: time.Unix(secs, 0).UTC()}
 	// No matching tag is not an error: describe exits non-zero and the version is based on v0.0.0.
-	out, err = r.rs.run(r.top, "describe", "--tags", "--long", "--match", "v[0-9]*.[0-9]*.[0-9]*", "HEAD")
-	if err == nil {
-		if m := describeRE.FindStringSubmatch(strings.TrimSpace(string(out))); m != nil {
+	if desc.err == nil {
+		if m := describeRE.FindStringSubmatch(strings.TrimSpace(string(desc.out))); m != nil {
 			d.LastTag, d.TagAtHead = m[1], m[2] == "0"
 		}
 	}
