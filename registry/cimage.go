@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/docker/distribution/registry/api/errcode"
+	v2 "github.com/docker/distribution/registry/api/v2"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.podman.io/image/v5/copy"
@@ -250,10 +251,11 @@ func retryableCopy(err error) bool {
 	}
 	var ec errcode.Error
 	if errors.As(err, &ec) {
-		switch ec.ErrorCode().String() {
+		switch ec.ErrorCode() {
 		// DIGEST_INVALID: the registry hashed other bytes than the cache's blob, damaged on the way; the next copy
-		// reads the blob from the cache again.
-		case "DIGEST_INVALID", "BLOB_UPLOAD_INVALID", "BLOB_UPLOAD_UNKNOWN", "UNAVAILABLE", "TOOMANYREQUESTS":
+		// reads the blob from the cache again. An upload session the registry lost is started afresh too.
+		case v2.ErrorCodeDigestInvalid, v2.ErrorCodeBlobUploadInvalid, v2.ErrorCodeBlobUploadUnknown,
+			errcode.ErrorCodeUnavailable, errcode.ErrorCodeTooManyRequests:
 			return true
 		}
 		return ec.ErrorCode().Descriptor().HTTPStatusCode >= http.StatusInternalServerError
