@@ -14,11 +14,8 @@ import (
 	v2 "github.com/docker/distribution/registry/api/v2"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"go.podman.io/image/v5/copy"
 	"go.podman.io/image/v5/docker"
 	"go.podman.io/image/v5/docker/reference"
-	"go.podman.io/image/v5/oci/layout"
-	"go.podman.io/image/v5/signature"
 	"go.podman.io/image/v5/types"
 	"golang.org/x/sync/errgroup"
 
@@ -115,29 +112,11 @@ func (p *Pusher) copyToRegistry(ctx context.Context, cache *snapshot.Cache, cach
 
 // copyImage is one containers/image copy of the cache entry cacheName to dst, digests preserved.
 func copyImage(ctx context.Context, cache *snapshot.Cache, cacheName string, dst reference.Named, sys *types.SystemContext, progress chan types.ProgressProperties) error {
-	src, err := layout.NewReference(cache.Dir(), cacheName)
-	if err != nil {
-		return fmt.Errorf("%s: %w", cacheName, err)
-	}
 	dstRef, err := docker.NewReference(dst)
 	if err != nil {
 		return err
 	}
-	// A policy context is not for concurrent use: one per copy.
-	policy, err := signature.NewPolicyContext(&signature.Policy{
-		Default: signature.PolicyRequirements{signature.NewPRInsecureAcceptAnything()}})
-	if err != nil {
-		return err
-	}
-	defer policy.Destroy()
-	_, err = copy.Image(ctx, policy, dstRef, src, &copy.Options{
-		PreserveDigests:    true,
-		ImageListSelection: copy.CopyAllImages,
-		SourceCtx:          &types.SystemContext{},
-		DestinationCtx:     sys,
-		Progress:           progress,
-		ProgressInterval:   time.Hour, // only the start and the end of each blob matter here
-	})
+	_, err = cache.CopyOut(ctx, cacheName, dstRef, snapshot.CopyOut{AllPlatforms: true, Destination: sys, Progress: progress})
 	return err
 }
 

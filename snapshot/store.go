@@ -9,10 +9,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"go.podman.io/image/v5/copy"
 	"go.podman.io/image/v5/docker/reference"
-	"go.podman.io/image/v5/oci/layout"
-	"go.podman.io/image/v5/signature"
 	storagetransport "go.podman.io/image/v5/storage"
 	"go.podman.io/image/v5/types"
 	"go.podman.io/storage"
@@ -146,28 +143,12 @@ func (c *Cache) CopyToStore(ctx context.Context, s *Store, cacheName string, pla
 					"entry; pull it for this platform first)", cacheName, platformString(&platform), d.Digest)
 			}
 		}
-		// The oci: transport picks an index's child by the system context's platform.
-		sys := *s.sys
-		sys.OSChoice, sys.ArchitectureChoice, sys.VariantChoice = platform.OS, platform.Architecture, platform.Variant
-		src, err := layout.NewReference(c.dir, cacheName)
-		if err != nil {
-			return fmt.Errorf("%s: %w", cacheName, err)
-		}
 		dst, err := storagetransport.Transport.NewStoreReference(s.store, refs[0], "")
 		if err != nil {
 			return err
 		}
-		policy, err := signature.NewPolicyContext(&signature.Policy{
-			Default: signature.PolicyRequirements{signature.NewPRInsecureAcceptAnything()}})
-		if err != nil {
-			return err
-		}
-		defer policy.Destroy()
-		manifest, err := copy.Image(ctx, policy, dst, src, &copy.Options{
-			PreserveDigests: true,
-			SourceCtx:       &sys,
-			DestinationCtx:  &sys,
-		})
+		manifest, err := c.CopyOut(ctx, cacheName, dst, CopyOut{Destination: s.sys,
+			Platform: types.SystemContext{OSChoice: platform.OS, ArchitectureChoice: platform.Architecture, VariantChoice: platform.Variant}})
 		if err != nil {
 			return fmt.Errorf("copying %s into containers-storage at %s: %w", cacheName, s.GraphRoot(), err)
 		}
