@@ -229,7 +229,7 @@ func (e *Engine) Close() error {
 		errs = append(errs, e.worker.controller.Close())
 	}
 	if e.worker != nil {
-		errs = append(errs, e.worker.closeSnapshotter(), e.worker.relaxed.sync())
+		errs = append(errs, e.worker.watchdog.close(), e.worker.closeSnapshotter(), e.worker.relaxed.sync())
 	}
 	if e.restoreProcess != nil {
 		e.restoreProcess()

@@ -29,12 +29,20 @@ func RuntimeMain() bool {
 	if ociruntime.IsInit() {
 		ociruntime.Init() // never returns
 	}
+	if root := os.Getenv(watchdogEnv); root != "" {
+		os.Exit(runWatchdog(root))
+	}
 	if filepath.Base(os.Args[0]) != runtimeName {
 		return false
 	}
-	containers := filepath.Join(filepath.Dir(os.Args[0]), "containers")
-	os.Exit(ociruntime.Main(os.Args[1:], containers))
+	os.Exit(ociruntime.Main(os.Args[1:], containersDir(os.Args[0])))
 	return true
+}
+
+// containersDir is where the containers of the runtime at runtimePath keep their state: next to it, private to
+// its state dir. RUN steps run in-process keep theirs there too, so that one clean-up finds them all.
+func containersDir(runtimePath string) string {
+	return filepath.Join(filepath.Dir(runtimePath), "containers")
 }
 
 // installRuntime makes <stateDir>/runtime/runc a symlink to the running

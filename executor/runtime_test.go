@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -150,54 +149,6 @@ func processesWithArgs(args ...string) []string {
 		cmdline, err := os.ReadFile(filepath.Join("/proc", entry.Name(), "cmdline"))
 		if err == nil && string(cmdline) == want {
 			pids = append(pids, entry.Name())
-		}
-	}
-	return pids
-}
-
-// TestKilledMonitorDoesNotLeakContainer kills the runtime process that
-// monitors a RUN step, as happens when lkpkg itself is killed: the step's
-// container must not keep running.
-func TestKilledMonitorDoesNotLeakContainer(t *testing.T) {
-	stateDir := t.TempDir()
-	e := newEngine(t, stateDir)
-	marker := uniqueSleep()
-	req := fixtureRequest(t, buildContext(t, map[string]string{
-		"Dockerfile": "FROM busybox:fixture\nRUN sleep " + marker + "\n",
-	}))
-	done := make(chan error, 1)
-	go func() { _, err := solve(t, e, req); done <- err }()
-	waitFor(t, 30*time.Second, func() bool { return len(processesWithArgs("sleep", marker)) > 0 })
-	monitors := runtimeProcesses(filepath.Join(stateDir, "runtime", "runc"), "run")
-	if len(monitors) != 1 {
-		t.Fatalf("found %d runtime monitors, want 1", len(monitors))
-	}
-	if err := syscall.Kill(monitors[0], syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		if err == nil {
-			t.Fatal("build succeeded although its runtime was killed")
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Solve did not return after its runtime was killed")
-	}
-	waitFor(t, 10*time.Second, func() bool { return len(processesWithArgs("sleep", marker)) == 0 })
-}
-
-// runtimeProcesses lists pids started as the runtime at path with command.
-func runtimeProcesses(path, command string) []int {
-	var pids []int
-	entries, _ := os.ReadDir("/proc")
-	for _, entry := range entries {
-		cmdline, err := os.ReadFile(filepath.Join("/proc", entry.Name(), "cmdline"))
-		args := strings.Split(string(cmdline), "\x00")
-		if err != nil || args[0] != path || !slices.Contains(args, command) {
-			continue
-		}
-		if pid, err := strconv.Atoi(entry.Name()); err == nil {
-			pids = append(pids, pid)
 		}
 	}
 	return pids

@@ -40,6 +40,7 @@ type workerSet struct {
 	worker      *base.Worker
 	snapshotter ctdsnapshot.Snapshotter // BuildKit never closes it
 	relaxed     *relaxedDBs             // synced after the worker closed
+	watchdog    *watchdog               // removes RUN steps' containers should lkpkg die
 }
 
 func newWorkerSet(ctx context.Context, opts Options, gate *networkGate) (*workerSet, error) {
@@ -48,7 +49,7 @@ func newWorkerSet(ctx context.Context, opts Options, gate *networkGate) (*worker
 	if err != nil {
 		return nil, err
 	}
-	ws := &workerSet{controller: &worker.Controller{}}
+	ws := &workerSet{controller: &worker.Controller{}, watchdog: &watchdog{root: containersDir(runtimePath)}}
 	if ws.sessions, err = session.NewManager(); err != nil {
 		return nil, err
 	}
@@ -61,7 +62,8 @@ func newWorkerSet(ctx context.Context, opts Options, gate *networkGate) (*worker
 	// In a user namespace (a rootless build) BuildKit leaves cgroups and the /sys mount out of RUN steps'
 	// specs; the runtime gives them the host's /sys instead (see ociruntime).
 	opt, err := newWorkerOpt(ctx, workerSpec{stateDir: stateDir, snapshotter: snapshotter,
-		rootless: userns.RunningInUserNS(), runtime: runtimePath, networks: networks, noSync: ws.relaxed != nil})
+		rootless: userns.RunningInUserNS(), runtime: runtimePath, networks: networks, noSync: ws.relaxed != nil,
+		watchdog: ws.watchdog})
 	if err != nil {
 		ws.closeSnapshotter()
 		return nil, fmt.Errorf("set up BuildKit worker in %s: %w", stateDir, err)

@@ -37,6 +37,7 @@ type workerSpec struct {
 	runtime     string // the container runtime binary (lkpkg itself, see installRuntime)
 	networks    map[pb.NetMode]network.Provider
 	noSync      bool // commit unsyncedDBs without fdatasync (durability.go)
+	watchdog    *watchdog
 }
 
 // workerRoot is where the worker keeps its databases, content and snapshots.
@@ -68,13 +69,18 @@ func newWorkerOpt(ctx context.Context, spec workerSpec) (_ base.WorkerOpt, rerr 
 	if err != nil {
 		return opt, fmt.Errorf("cgroup monitor: %w", err)
 	}
-	exec, err := runcexecutor.New(runcexecutor.Opt{
+	interactive, err := runcexecutor.New(runcexecutor.Opt{
 		Root:              filepath.Join(root, "executor"),
 		CommandCandidates: []string{spec.runtime},
 		Rootless:          spec.rootless,
 		ProcessMode:       oci.ProcessSandbox,
 		ResourceMonitor:   monitor,
 	}, spec.networks)
+	if err != nil {
+		return opt, err
+	}
+	exec, err := newContainerExecutor(filepath.Join(root, "executor"), containersDir(spec.runtime),
+		spec.rootless, spec.networks, interactive, spec.watchdog)
 	if err != nil {
 		return opt, err
 	}

@@ -1,10 +1,12 @@
-// Package ociruntime is the container runtime built into lkpkg: the subset of
-// the runc command line that BuildKit's runc executor uses, implemented on
-// libcontainer so that lkpkg needs no runc or crun binary.
+// Package ociruntime is the container runtime built into lkpkg, on
+// libcontainer, so that lkpkg needs no runc or crun binary. Run runs a RUN
+// step's container inside the calling process; Main is the subset of the runc
+// command line that BuildKit's runc executor uses, for the interactive
+// gateway containers that need exec and terminals.
 //
-// lkpkg becomes this runtime when it is started through a symlink named
-// "runc" (see executor.RuntimeMain); libcontainer re-executes the same binary
-// with "init" to set up each container, which IsInit/Init handle.
+// lkpkg becomes the runtime command when it is started through a symlink
+// named "runc" (see executor.RuntimeMain); libcontainer re-executes the same
+// binary with "init" to set up each container, which IsInit/Init handle.
 //
 // Build requirements: cgo (libcontainer and its nsenter are partly C;
 // without cgo, Supported is false and Main only reports that) and, for

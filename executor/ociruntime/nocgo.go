@@ -26,6 +26,9 @@ func Main(args []string, defaultRoot string) int {
 	return 1
 }
 
+// Remove has nothing to remove: no container can have been started.
+func Remove(root, id string) error { return nil }
+
 // RemoveAll has nothing to remove: no container can have been started.
 func RemoveAll(root string) error { return nil }
 

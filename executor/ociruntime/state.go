@@ -138,6 +138,18 @@ func waitStopped(container *libcontainer.Container, limit time.Duration) {
 	}
 }
 
+// Remove kills and removes the container id whose state is under root, if there is one.
+func Remove(root, id string) error {
+	container, err := libcontainer.Load(root, id)
+	if errors.Is(err, libcontainer.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return os.RemoveAll(filepath.Join(root, id))
+	}
+	return killAndDestroy(container)
+}
+
 // RemoveAll kills and removes every container whose state is under root.
 func RemoveAll(root string) error {
 	entries, err := os.ReadDir(root)
