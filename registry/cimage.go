@@ -57,11 +57,11 @@ func (p *Remote) systemContext(named reference.Named, blobInfoCacheDir string) (
 		sys.DockerBearerRegistryToken = ac.RegistryToken
 	}
 	if len(p.CAFiles) > 0 {
-		ht, err := newHostTransport(p.Insecure, p.CAFiles)
+		cas, err := readCAs(p.CAFiles)
 		if err != nil {
 			return nil, err
 		}
-		sys.BaseTLSConfig = &tls.Config{RootCAs: rootsWith(ht.extraCAs), MinVersion: tls.VersionTLS12}
+		sys.BaseTLSConfig = &tls.Config{RootCAs: rootsWith(cas), MinVersion: tls.VersionTLS12}
 	}
 	hostname, _, err := net.SplitHostPort(host)
 	if err != nil {

@@ -57,8 +57,17 @@ func rootsWith(extra [][]byte) *x509.CertPool {
 // newHostTransport trusts caFiles (PEM) in addition to the system's CAs, for every registry, as linuxkit's
 // --cert-file does. The files are read and checked now, so a wrong path fails before any work.
 func newHostTransport(insecureHosts map[string]bool, caFiles []string) (*hostTransport, error) {
-	t := &hostTransport{insecureHosts: insecureHosts,
-		insecure: timedTransport(&tls.Config{InsecureSkipVerify: true})} //nolint:gosec // only for hosts marked insecure
+	extraCAs, err := readCAs(caFiles)
+	if err != nil {
+		return nil, err
+	}
+	return &hostTransport{insecureHosts: insecureHosts, extraCAs: extraCAs,
+		insecure: timedTransport(&tls.Config{InsecureSkipVerify: true})}, nil //nolint:gosec // only for hosts marked insecure
+}
+
+// readCAs reads PEM CA certificate files, each of which must hold at least one certificate.
+func readCAs(caFiles []string) ([][]byte, error) {
+	var out [][]byte
 	for _, f := range caFiles {
 		pem, err := os.ReadFile(f)
 		if err != nil {
@@ -67,9 +76,9 @@ func newHostTransport(insecureHosts map[string]bool, caFiles []string) (*hostTra
 		if !x509.NewCertPool().AppendCertsFromPEM(pem) {
 			return nil, fmt.Errorf("CA certificate %s: no PEM certificate in it", f)
 		}
-		t.extraCAs = append(t.extraCAs, pem)
+		out = append(out, pem)
 	}
-	return t, nil
+	return out, nil
 }
 
 // responseHeaderTimeout is how long a registry may take to start answering a request it has been sent in full. It
