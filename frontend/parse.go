@@ -40,8 +40,9 @@ func (e *FieldError) Error() string {
 // ParsedSpec is a Spec together with where each key sits in its file, so later checks can point at a line.
 type ParsedSpec struct {
 	Spec
-	File  string
-	lines map[string]int
+	File   string
+	lines  map[string]int        // key path → line of the key (or of the list item)
+	values map[string]*yaml.Node // key path → its value, to tell apart the keys of a one-line {a: b} mapping
 }
 
 // errorf builds a FieldError for field, locating it in the file when it is there.
@@ -77,8 +78,8 @@ func ParseBytes(file string, data []byte) (*ParsedSpec, error) {
 		return nil, &FieldError{File: file, Line: root.Line,
 			Msg: "expected a mapping of keys such as `image: <name>`, got " + kindName(root)}
 	}
-	p := &ParsedSpec{Spec: defaultSpec(), File: file, lines: map[string]int{}}
-	indexLines(root, "", p.lines)
+	p := &ParsedSpec{Spec: defaultSpec(), File: file, lines: map[string]int{}, values: map[string]*yaml.Node{}}
+	p.indexLines(root, "")
 
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -178,7 +179,7 @@ func (p *ParsedSpec) decodeError(err error) error {
 		if m[3] != "" {
 			got += fmt.Sprintf(" %q", m[3])
 		}
-		return &FieldError{File: p.File, Line: line, Field: p.valueAt(line),
+		return &FieldError{File: p.File, Line: line, Field: p.valueAt(line, m[2], m[3]),
 			Msg: fmt.Sprintf("expected %s, got %s", goTypeName(m[4]), got)}
 	}
 	return &FieldError{File: p.File, Msg: msg}
@@ -195,19 +196,31 @@ func (p *ParsedSpec) keyAt(line int, name string) string {
 	return best
 }
 
-// valueAt finds the most specific key path whose value sits on line.
-func (p *ParsedSpec) valueAt(line int) string {
-	best := ""
+// valueAt finds the key path whose value yaml.v3 refused: of the values on line, the one with its tag (map, str …)
+// and text (which the message shortens to 7 characters and "..."), else any on the line; the most specific wins,
+// so that in `config: {binds: 3}` it is config.binds, and in `buildArgs: {a: b}` it is buildArgs.
+func (p *ParsedSpec) valueAt(line int, tag, text string) string {
+	best, bestScore := "", -1
 	for path, l := range p.lines {
-		if l == line && len(path) > len(best) {
-			best = path
+		if l != line {
+			continue
+		}
+		score := 0
+		if v := p.values[path]; v != nil && v.ShortTag() == "!!"+tag {
+			score = 2
+			if text == "" || v.Value == text || strings.HasSuffix(text, "...") && strings.HasPrefix(v.Value, strings.TrimSuffix(text, "...")) {
+				score = 3
+			}
+		}
+		if score > bestScore || score == bestScore && (len(path) > len(best) || len(path) == len(best) && path < best) {
+			best, bestScore = path, score
 		}
 	}
 	return best
 }
 
-// indexLines records the line of every key and sequence item under prefix.
-func indexLines(n *yaml.Node, prefix string, lines map[string]int) {
+// indexLines records the line and value of every key and sequence item under prefix.
+func (p *ParsedSpec) indexLines(n *yaml.Node, prefix string) {
 	switch n.Kind {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -216,16 +229,16 @@ func indexLines(n *yaml.Node, prefix string, lines map[string]int) {
 			if prefix != "" {
 				path = prefix + "." + k.Value
 			}
-			if _, seen := lines[path]; !seen {
-				lines[path] = k.Line
+			if _, seen := p.lines[path]; !seen {
+				p.lines[path], p.values[path] = k.Line, v
 			}
-			indexLines(v, path, lines)
+			p.indexLines(v, path)
 		}
 	case yaml.SequenceNode:
 		for i, item := range n.Content {
 			path := fmt.Sprintf("%s[%d]", prefix, i)
-			lines[path] = item.Line
-			indexLines(item, path, lines)
+			p.lines[path], p.values[path] = item.Line, item
+			p.indexLines(item, path)
 		}
 	}
 }

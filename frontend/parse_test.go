@@ -74,6 +74,10 @@ func TestParseErrors(t *testing.T) {
 		{"empty org", "image: a\norg: \"\"\n", []string{"build.yml:2: org: is empty"}},
 		{"platform in arches", "image: a\narches: [linux/amd64]\n", []string{"build.yml:2: arches[0]", `write the architecture alone (e.g. "amd64")`}},
 		{"unknown arch", "image: a\narches:\n  - amd64\n  - x86\n", []string{"build.yml:4: arches[1]: unknown architecture \"x86\""}},
+		{"one-line mapping for a list", "image: a\nbuildArgs: {A: b}\n", []string{"build.yml:2: buildArgs: expected a list", "got a mapping"}},
+		{"one-line mapping, wrong leaf", "image: a\nconfig: {binds: [/a], readonly: 3}\n", []string{"build.yml:2: config.readonly: expected true or false"}},
+		{"one-line list item, wrong leaf", "image: a\nconfig: {devices: [{path: /x, major: 1, minor: five}]}\n", []string{"build.yml:2: config.devices[0].minor: expected a whole number", `"five"`}},
+		{"long value shortened by yaml", "image: a\nconfig: {devices: [{path: /dev/x, type: c, major: fivehundred}]}\n", []string{"config.devices[0].major: expected a whole number"}},
 		{"build arg without =", "image: a\nbuildArgs: [FOO]\n", []string{"build.yml:2: buildArgs[0]", "KEY=VALUE"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
