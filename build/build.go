@@ -388,7 +388,8 @@ func (b *Builder) solve(ctx context.Context, engine *executor.Engine, plan *fron
 	pw.CloseWithError(solveErr)
 	got := <-imported
 	if solveErr != nil {
-		return nil, fmt.Errorf("building %s for %s: %w%s", plan.Package.Tag(), platform, solveErr, b.authHint(solveErr))
+		return nil, fmt.Errorf("%sbuilding %s for %s: %w%s", dockerfileLine(b.opts.Log, plan, solveErr),
+			plan.Package.Tag(), platform, solveErr, b.authHint(solveErr))
 	}
 	if got.err != nil {
 		return nil, fmt.Errorf("storing the build of %s for %s in the cache: %w", plan.Package.Tag(), platform, got.err)

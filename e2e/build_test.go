@@ -347,6 +347,7 @@ func TestBuildErrors(t *testing.T) {
 	e.pkg("pkg/syntax", "image: syntax\narches: [amd64]\n", "# syntax=docker/dockerfile:1\nFROM busybox:fixture\n")
 	e.pkg("pkg/fails", "image: fails\narches: [amd64]\n", "FROM busybox:fixture\nRUN echo about to fail && false\n")
 	e.pkg("pkg/nodf", "image: nodf\narches: [amd64]\ndockerfile: Dockerfile.missing\n", "FROM scratch\n")
+	e.pkg("pkg/nosrc", "image: nosrc\narches: [amd64]\n", "FROM busybox:fixture\nRUN true\nCOPY not-there /x\nRUN true\n")
 	before := mustLkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "cache", "ls")
 	for _, tc := range []struct {
 		dir  string
@@ -357,6 +358,11 @@ func TestBuildErrors(t *testing.T) {
 		{"pkg/nobase", nil, "127.0.0.1:1/none/such:image"},
 		{"pkg/syntax", nil, "`# syntax=docker/dockerfile:1` would load a Dockerfile frontend image"},
 		{"pkg/fails", nil, "did not complete successfully"},
+		// A failure in a step points at its line, with the lines around it, as `docker build` shows them.
+		{"pkg/fails", nil, "pkg/fails/Dockerfile:2: building"},
+		{"pkg/fails", nil, "   2 | >>> RUN echo about to fail && false\n"},
+		{"pkg/nosrc", []string{"--progress", "quiet"}, "pkg/nosrc/Dockerfile:3: building"},
+		{"pkg/nosrc", []string{"--progress", "quiet"}, "   3 | >>> COPY not-there /x\n"},
 		{"pkg/nodf", nil, `dockerfile "Dockerfile.missing": no such file`},
 		{"pkg/bad", []string{"--dockerfile", "../nobase/Dockerfile"}, "must be a relative path inside the package directory"},
 		{"pkg/bad", []string{"--platforms", "linux/amd64", "--skip-platforms", "linux/arm64"}, "cannot be combined"},
