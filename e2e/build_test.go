@@ -354,7 +354,7 @@ func TestBuildErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"pkg/bad", nil, "line 3"},
+		{"pkg/bad", nil, "pkg/bad/Dockerfile:3: unknown instruction: FROBNICATE"},
 		{"pkg/nobase", nil, "127.0.0.1:1/none/such:image"},
 		{"pkg/syntax", nil, "`# syntax=docker/dockerfile:1` would load a Dockerfile frontend image"},
 		{"pkg/fails", nil, "did not complete successfully"},

@@ -2,9 +2,11 @@ package frontend
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -43,11 +45,11 @@ func ReadDockerfile(plan *BuildPlan) (*Dockerfile, error) {
 func (d *Dockerfile) BaseImages(buildArgs map[string]string) ([]string, error) {
 	res, err := parser.Parse(bytes.NewReader(d.Data))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", d.Path, err)
+		return nil, d.located(err)
 	}
 	stages, metaArgs, err := instructions.Parse(res.AST, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", d.Path, err)
+		return nil, d.located(err)
 	}
 	env := globalArgs(metaArgs, buildArgs)
 	lex := shell.NewLex(res.EscapeToken)
@@ -69,6 +71,20 @@ func (d *Dockerfile) BaseImages(buildArgs map[string]string) ([]string, error) {
 		}
 	}
 	return images, nil
+}
+
+// lineInMessageRE is the "dockerfile parse error on line N: " BuildKit's parser starts its messages with.
+var lineInMessageRE = regexp.MustCompile(`^dockerfile parse error on line \d+: `)
+
+// located prefixes a parse error with "<path>:<line>: " (the form editors jump to, as for every other Dockerfile
+// and build.yml error) when the parser says where it is.
+func (d *Dockerfile) located(err error) error {
+	var le *parser.LocationError
+	if errors.As(err, &le) && len(le.Locations) > 0 && len(le.Locations[0]) > 0 {
+		msg := lineInMessageRE.ReplaceAllString(err.Error(), "")
+		return fmt.Errorf("%s:%d: %s", d.Path, le.Locations[0][0].Start.Line, msg)
+	}
+	return fmt.Errorf("%s: %w", d.Path, err)
 }
 
 // globalArgs are the ARGs declared before the first FROM, with build args overriding their defaults, as

@@ -52,6 +52,8 @@ func TestDockerfileErrors(t *testing.T) {
 		{"syntax directive", "# syntax=docker/dockerfile:1.7\nFROM scratch\n", "Dockerfile:1: `# syntax=docker/dockerfile:1.7` would load a Dockerfile frontend image"},
 		{"empty FROM", "ARG X\nFROM ${X}\n", "expands to an empty name"},
 		{"no FROM", "RUN true\n", "Dockerfile"},
+		{"unknown instruction", "FROM scratch\n\nRUNN true\n", "Dockerfile:3: unknown instruction: RUNN (did you mean RUN?)"},
+		{"bad flag", "FROM scratch\nCOPY --bogus=1 a /b\n", "Dockerfile:2: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			df, err := ReadDockerfile(dockerfilePlan(t, tc.dockerfile))
