@@ -140,21 +140,17 @@ func (b *Builder) build(ctx context.Context, plan *frontend.BuildPlan) (*Result,
 	if b.opts.Pull && !b.opts.Force {
 		b.tryPull(ctx, plan)
 	}
-	var todo []string
-	for _, pl := range plan.Platforms {
-		cached, err := b.cache.ImageInCache(tag, frontend.PlatformArch(pl))
-		if err != nil {
-			return nil, err
-		}
-		if cached && !b.opts.Force {
-			res.Cached = append(res.Cached, pl)
-			continue
-		}
-		todo = append(todo, pl)
+	todo, cached, err := b.missing(plan)
+	if err != nil {
+		return nil, err
 	}
+	res.Cached = cached
 	if len(todo) == 0 {
 		fmt.Fprintf(b.opts.Log, "%s is in the cache; not building (use --force to rebuild)\n", plan.Package.Tag())
 		return res, nil
+	}
+	if err := plan.ResolveHistory(); err != nil {
+		return nil, err
 	}
 	if b.opts.DryRun {
 		b.printDryRun(plan, todo)
@@ -170,6 +166,23 @@ func (b *Builder) build(ctx context.Context, plan *frontend.BuildPlan) (*Result,
 	}
 	res.Built = todo
 	return res, nil
+}
+
+// missing splits the plan's platforms into those to build (every one with Force) and those already cached.
+func (b *Builder) missing(plan *frontend.BuildPlan) (todo, cached []string, err error) {
+	tag := plan.Package.FullTag()
+	for _, pl := range plan.Platforms {
+		in, err := b.cache.ImageInCache(tag, frontend.PlatformArch(pl))
+		if err != nil {
+			return nil, nil, err
+		}
+		if in && !b.opts.Force {
+			cached = append(cached, pl)
+		} else {
+			todo = append(todo, pl)
+		}
+	}
+	return todo, cached, nil
 }
 
 // printDryRun shows each build as the equivalent `docker buildx build` command, in linuxkit's dry-run format.

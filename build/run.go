@@ -68,9 +68,12 @@ func (b *Builder) Run(ctx context.Context, req Request) error {
 	if err := b.OpenStore(); err != nil {
 		return err
 	}
-	b.opts.Registry.CAHosts = append(b.opts.Registry.CAHosts, registryHosts(plans)...)
 	results := make([]*Result, len(plans))
 	if req.Push == nil || !req.Push.NoBuild {
+		if err := b.resolveHistories(plans); err != nil {
+			return err
+		}
+		b.opts.Registry.CAHosts = append(b.opts.Registry.CAHosts, registryHosts(plans)...)
 		var err error
 		if results, err = b.buildAll(ctx, plans); err != nil {
 			return err
@@ -87,6 +90,25 @@ func (b *Builder) Run(ctx context.Context, req Request) error {
 		}
 		if req.Print != nil {
 			req.Print(plan.Package, results[i])
+		}
+	}
+	return nil
+}
+
+// resolveHistories completes the plans of the packages that will be built with what needs their git history
+// (their FROM lines, read next to order the builds, may use those build args); a package whose every platform is
+// cached is not built, so it never asks git for its history.
+func (b *Builder) resolveHistories(plans []*frontend.BuildPlan) error {
+	for _, plan := range plans {
+		todo, _, err := b.missing(plan)
+		if err != nil {
+			return err
+		}
+		if len(todo) == 0 {
+			continue
+		}
+		if err := plan.ResolveHistory(); err != nil {
+			return fmt.Errorf("%s: %w", plan.Package.Tag(), err)
 		}
 	}
 	return nil

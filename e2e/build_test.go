@@ -211,16 +211,45 @@ func TestBuildSkipWhenCachedAndForce(t *testing.T) {
 	e.mustBuild(nil, "pkg/a")
 	tag := e.tag("pkg/a")
 	first := e.manifestDigest(tag, "amd64")
-	r := e.mustBuild(nil, "pkg/a")
+	gitEnv, gitLog := gitRecorder(t)
+	r := e.mustBuild(gitEnv, "pkg/a")
 	if !strings.Contains(r.stderr, "is in the cache; not building") || strings.Contains(r.stderr, "RUN echo") {
 		t.Fatalf("second build did not skip:\n%s", r.stderr)
 	}
-	r = e.mustBuild(nil, "--force", "pkg/a")
+	// A cached package is not built, so nothing asks git for its history (GOPKGVERSION, SOURCE_DATE_EPOCH).
+	if calls := gitLog(); !strings.Contains(calls, "rev-parse") || strings.Contains(calls, "describe") || strings.Contains(calls, " log ") {
+		t.Errorf("the cached re-run ran these git commands; want the tree hash's only:\n%s", calls)
+	}
+	r = e.mustBuild(gitEnv, "--force", "pkg/a")
 	if !strings.Contains(r.stderr, "Building") {
 		t.Fatalf("--force did not build:\n%s", r.stderr)
 	}
+	if calls := gitLog(); !strings.Contains(calls, "describe") || !strings.Contains(calls, " log ") {
+		t.Errorf("the forced build did not ask git for the history its build args need:\n%s", calls)
+	}
 	if again := e.manifestDigest(tag, "amd64"); again != first {
 		t.Errorf("a forced rebuild of the same tree changed the manifest: %s → %s", first, again)
+	}
+}
+
+// gitRecorder puts a git in front of PATH that logs its arguments, one call a line, before running the real one;
+// the function returned reads the calls logged since it last did.
+func gitRecorder(t *testing.T) (env []string, calls func() string) {
+	t.Helper()
+	real, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	logFile := filepath.Join(dir, "calls")
+	script := fmt.Sprintf("#!/bin/sh\necho \"$*\" >> %q\nexec %q \"$@\"\n", logFile, real)
+	if err := os.WriteFile(filepath.Join(dir, "git"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"PATH=" + dir + ":" + os.Getenv("PATH")}, func() string {
+		data, _ := os.ReadFile(logFile)
+		os.Remove(logFile)
+		return string(data)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/mod/module"
@@ -35,7 +36,8 @@ type BuildOptions struct {
 	ToolRevision  string
 }
 
-// BuildPlan is everything needed to build one package, as plain data: what the executor consumes.
+// BuildPlan is everything needed to build one package, as plain data: what the executor consumes. The values that
+// need the repository's history are filled by ResolveHistory, which only a package that gets built needs.
 type BuildPlan struct {
 	Package      *Package
 	ContextDir   string        // the package directory
@@ -47,8 +49,25 @@ type BuildPlan struct {
 	Network      bool // false: every RUN in a network namespace with loopback only
 	NoCache      bool
 	// SourceDateEpoch clamps timestamps for reproducible images: $SOURCE_DATE_EPOCH, else the commit time of the
-	// package's last change, else zero (outside git).
+	// package's last change (set by ResolveHistory), else zero (outside git).
 	SourceDateEpoch time.Time
+
+	history     func() error // fills GOPKGVERSION and SourceDateEpoch from git; nil when nothing is left to ask
+	historyOnce sync.Once
+	historyErr  error
+}
+
+// ResolveHistory fills what needs the git history of the package: the automatic GOPKGVERSION (unless a build arg
+// sets it) and SourceDateEpoch from the package's last change (unless $SOURCE_DATE_EPOCH is set). Git is asked
+// once however often it is called. Plan leaves this out because a package whose tags are all cached is not
+// built: a cached re-run then starts no git process beyond the tree hash's. Call it before the Loader's Close.
+func (plan *BuildPlan) ResolveHistory() error {
+	plan.historyOnce.Do(func() {
+		if plan.history != nil {
+			plan.historyErr = plan.history()
+		}
+	})
+	return plan.historyErr
 }
 
 // Plan turns a loaded package and the build flags into a BuildPlan.
@@ -62,20 +81,17 @@ func (l *Loader) Plan(p *Package, o BuildOptions) (*BuildPlan, error) {
 	if plan.Dockerfile, err = dockerfile(p, o.Dockerfile); err != nil {
 		return nil, err
 	}
-	// Both ask git about history (a process or two each): side by side, they cost one's wait.
-	var sdeErr error
-	sde := make(chan struct{})
-	go func() {
-		defer close(sde)
-		plan.SourceDateEpoch, sdeErr = l.sourceDateEpoch(p, o.Environ)
-	}()
-	plan.BuildArgs, err = l.buildArgs(p, o)
-	<-sde
+	if plan.BuildArgs, err = l.buildArgs(p, o); err != nil {
+		return nil, err
+	}
+	fromEnv, err := sourceDateEpochFromEnv(o.Environ)
 	if err != nil {
 		return nil, err
 	}
-	if sdeErr != nil {
-		return nil, sdeErr
+	plan.SourceDateEpoch = fromEnv
+	_, userVersion := plan.BuildArgs["GOPKGVERSION"]
+	if p.InGit && (!userVersion || fromEnv.IsZero()) {
+		plan.history = func() error { return l.resolveHistory(plan, !userVersion, fromEnv.IsZero()) }
 	}
 	if plan.Labels, err = labels(p, o); err != nil {
 		return nil, err
@@ -212,7 +228,8 @@ func setArgs(m map[string]string, args []BuildArg) {
 	}
 }
 
-// autoArgs are SOURCE, REVISION, GOPKGVERSION, PKG_HASH and PKG_IMAGE, as linuxkit sets them.
+// autoArgs are SOURCE, REVISION, PKG_HASH and PKG_IMAGE, as linuxkit sets them; GOPKGVERSION, which needs the
+// repository's history, is left to ResolveHistory.
 func (l *Loader) autoArgs(p *Package) (map[string]string, error) {
 	auto := map[string]string{"PKG_IMAGE": p.Org + "/" + p.Image}
 	if p.Spec.GitRepo != "" {
@@ -227,11 +244,6 @@ func (l *Loader) autoArgs(p *Package) (map[string]string, error) {
 	if !p.Dirty {
 		auto["REVISION"] = p.Commit
 	}
-	v, err := l.goPkgVersion(p)
-	if err != nil {
-		return nil, err
-	}
-	auto["GOPKGVERSION"] = v
 	return auto, nil
 }
 
@@ -293,8 +305,41 @@ func orUnknown(s string) string {
 	return s
 }
 
-// sourceDateEpoch reads $SOURCE_DATE_EPOCH, else the time of the last commit touching the package.
-func (l *Loader) sourceDateEpoch(p *Package, environ []string) (time.Time, error) {
+// resolveHistory asks git, side by side, for the GOPKGVERSION and the time of the package's last change, as wanted.
+func (l *Loader) resolveHistory(plan *BuildPlan, version, lastChange bool) error {
+	p := plan.Package
+	var sde time.Time
+	var sdeErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if lastChange {
+			sde, sdeErr = l.lastChange(p)
+		}
+	}()
+	var v string
+	var err error
+	if version {
+		v, err = l.goPkgVersion(p)
+	}
+	<-done
+	if err != nil {
+		return err
+	}
+	if sdeErr != nil {
+		return sdeErr
+	}
+	if version {
+		plan.BuildArgs["GOPKGVERSION"] = v
+	}
+	if lastChange {
+		plan.SourceDateEpoch = sde
+	}
+	return nil
+}
+
+// sourceDateEpochFromEnv reads $SOURCE_DATE_EPOCH; zero when unset.
+func sourceDateEpochFromEnv(environ []string) (time.Time, error) {
 	for _, kv := range environ {
 		if v, ok := strings.CutPrefix(kv, "SOURCE_DATE_EPOCH="); ok && v != "" {
 			secs, err := strconv.ParseInt(v, 10, 64)
@@ -304,9 +349,11 @@ func (l *Loader) sourceDateEpoch(p *Package, environ []string) (time.Time, error
 			return time.Unix(secs, 0).UTC(), nil
 		}
 	}
-	if !p.InGit {
-		return time.Time{}, nil
-	}
+	return time.Time{}, nil
+}
+
+// lastChange is the time of the last commit touching the package.
+func (l *Loader) lastChange(p *Package) (time.Time, error) {
 	repo, err := l.repos.Open(p.Dir)
 	if err != nil {
 		return time.Time{}, err

@@ -38,7 +38,11 @@ func plan(t *testing.T, r *gittest.Repo, opts Options, bo BuildOptions) (*BuildP
 	if err != nil {
 		t.Fatal(err)
 	}
-	return l.Plan(p, bo)
+	bp, err := l.Plan(p, bo)
+	if err != nil {
+		return nil, err
+	}
+	return bp, bp.ResolveHistory()
 }
 
 func TestPlanBuildArgsAndLabels(t *testing.T) {
@@ -190,6 +194,46 @@ func TestPlanGoPkgVersionFromTags(t *testing.T) {
 	}
 	if v := bp.BuildArgs["GOPKGVERSION"]; !strings.HasPrefix(v, "v1.4.1-0.") || !strings.HasSuffix(v, r.Git("rev-parse", "--short=12", "HEAD")) {
 		t.Fatalf("after the tag: got %s", v)
+	}
+}
+
+func TestPlanLeavesHistoryToResolveHistory(t *testing.T) {
+	r := planRepo(t)
+	r.Write("args/version", "GOPKGVERSION=v7.0.0\n")
+	r.Commit()
+	l := NewLoader(Options{})
+	t.Cleanup(func() { l.Close() })
+	p, err := l.Load(r.Path("pkg/app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bp, err := l.Plan(p, BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := bp.BuildArgs["GOPKGVERSION"]; ok || !bp.SourceDateEpoch.IsZero() {
+		t.Fatalf("Plan asked git for history: GOPKGVERSION=%q, SourceDateEpoch=%v", v, bp.SourceDateEpoch)
+	}
+	for range 2 { // idempotent
+		if err := bp.ResolveHistory(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := time.Unix(mustAtoi(t, r.Git("log", "-1", "--format=%ct", "--", "pkg/app")), 0).UTC()
+	if v := bp.BuildArgs["GOPKGVERSION"]; !strings.HasPrefix(v, "v0.0.0-") || !bp.SourceDateEpoch.Equal(want) {
+		t.Fatalf("after ResolveHistory: GOPKGVERSION=%q, SourceDateEpoch=%v (want %v)", v, bp.SourceDateEpoch, want)
+	}
+
+	// What the user sets stays.
+	bp, err = l.Plan(p, BuildOptions{BuildArgFiles: []string{r.Path("args/version")}, Environ: []string{"SOURCE_DATE_EPOCH=99"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bp.ResolveHistory(); err != nil {
+		t.Fatal(err)
+	}
+	if v := bp.BuildArgs["GOPKGVERSION"]; v != "v7.0.0" || bp.SourceDateEpoch.Unix() != 99 {
+		t.Fatalf("user values replaced: GOPKGVERSION=%q, SourceDateEpoch=%v", v, bp.SourceDateEpoch)
 	}
 }
 
