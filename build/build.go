@@ -37,6 +37,7 @@ type Options struct {
 	Engine       executor.Options
 	Registry     registry.HostsOptions  // plain-HTTP/insecure registries and extra CAs for FROM pulls
 	Credentials  *registry.Credentials  // logins for FROM pulls; nil pulls anonymously
+	SSH          session.Attachable     // the --ssh agents RUN --mount=type=ssh reaches (see SSHAgents); nil: none
 	Progress     io.Writer              // BuildKit progress; nil shows none
 	ProgressMode string                 // auto, plain, tty, quiet, rawjson
 	Log          io.Writer              // messages for the user
@@ -455,11 +456,15 @@ func (b *Builder) solveRequest(plan *frontend.BuildPlan, platform, name string, 
 
 // attachables are what the build may ask of lkpkg during a solve: registry credentials only.
 func (b *Builder) attachables() []session.Attachable {
-	if b.opts.Credentials == nil {
-		return nil
+	var as []session.Attachable
+	if b.opts.Credentials != nil {
+		as = append(as, authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
+			AuthConfigProvider: b.opts.Credentials.BuildKitProvider()}))
 	}
-	return []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
-		AuthConfigProvider: b.opts.Credentials.BuildKitProvider()})}
+	if b.opts.SSH != nil {
+		as = append(as, b.opts.SSH)
+	}
+	return as
 }
 
 func extraSources(plan *frontend.BuildPlan) []executor.ContextMount {

@@ -25,12 +25,6 @@ func stateDirFlag() cli.Flag {
 		Usage: "directory for the build engine's state (default " + executor.DefaultStateDir + ", $XDG_DATA_HOME/lkpkg when not root)"}
 }
 
-// unsupportedBuildFlags are accepted for linuxkit compatibility but need parts of lkpkg that are not there yet;
-// using them fails clearly instead of silently doing less.
-var unsupportedBuildFlags = map[string]string{
-	"ssh": "SSH forwarding into builds is not available yet",
-}
-
 func pkgBuild(c *cli.Context) error {
 	push, err := checkBuildFlags(c)
 	if err != nil {
@@ -81,11 +75,6 @@ func checkBuildFlags(c *cli.Context) (push bool, err error) {
 	if c.NArg() < 1 {
 		return false, cli.Exit("pkg build needs at least one package directory", 2)
 	}
-	for name, why := range unsupportedBuildFlags {
-		if setIn(c, name) != nil {
-			return false, cli.Exit(fmt.Sprintf("--%s: %s", name, why), 3)
-		}
-	}
 	if err := checkProgressMode(c.String("progress")); err != nil {
 		return false, err
 	}
@@ -135,7 +124,7 @@ func newBuild(ctx context.Context, c *cli.Context, push bool) (*build.Builder, *
 			Platforms:     c.String("platforms"),
 			SkipPlatforms: c.String("skip-platforms"),
 			Dockerfile:    c.String("dockerfile"),
-			BuildArgFiles: c.StringSlice("build-arg-file"),
+			BuildArgFiles: stringArrayOf(c, "build-arg-file"),
 			Environ:       os.Environ(),
 			ToolVersion:   version,
 			ToolRevision:  commit,
@@ -167,6 +156,10 @@ func builderOptions(ctx context.Context, c *cli.Context) (build.Options, error) 
 	if err != nil {
 		return build.Options{}, err
 	}
+	ssh, err := build.SSHAgents(stringArrayOf(c, "ssh"))
+	if err != nil {
+		return build.Options{}, err
+	}
 	var docker *snapshot.DockerDaemon
 	if c.Bool("docker") {
 		if docker, err = snapshot.ConnectDocker(ctx, snapshot.DockerHost()); err != nil {
@@ -179,6 +172,7 @@ func builderOptions(ctx context.Context, c *cli.Context) (build.Options, error) 
 		Engine:       executor.Options{StateDir: flagString(c, "state-dir"), Messages: c.App.ErrWriter},
 		Registry:     hostOpts,
 		Credentials:  creds,
+		SSH:          ssh,
 		Pull:         c.Bool("pull"),
 		Precache:     c.Bool("precache-images"),
 		Puller:       puller,

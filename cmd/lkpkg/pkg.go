@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -83,9 +84,9 @@ func buildFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "disable-content-trust", Usage: "with --push: do not sign, even with --sign-key (build.yml's disable-content-trust does it per package)"},
 		&cli.StringFlag{Name: "sbom-scanner", Usage: "accepted for linuxkit compatibility; ignored (no SBOM attestations yet)"},
 		&cli.StringFlag{Name: "dockerfile", Usage: "Dockerfile to use, overriding build.yml"},
-		&cli.StringSliceFlag{Name: "build-arg-file", Usage: "file of KEY=VALUE build args (one per line); may be repeated"},
+		&cli.GenericFlag{Name: "build-arg-file", Value: &stringArray{}, Usage: "file of KEY=VALUE build args (one per line); may be repeated"},
 		&cli.StringFlag{Name: "progress", Value: "auto", EnvVars: []string{"BUILDKIT_PROGRESS"}, Usage: "progress output: auto, plain, tty, quiet or rawjson"},
-		&cli.StringSliceFlag{Name: "ssh", Usage: "SSH forwarding into the build: not available yet (refused)"},
+		&cli.GenericFlag{Name: "ssh", Value: &stringArray{}, Usage: "SSH agent for RUN --mount=type=ssh: default (uses $SSH_AUTH_SOCK), <id>, or <id>=<socket or key file>[,…]; may be repeated"},
 		&cli.BoolFlag{Name: "dry-run", Usage: "print what would be built without building"},
 		stateDirFlag(),
 		insecureRegistryFlag(),
@@ -171,6 +172,22 @@ func boolPair(c *cli.Context, positive, negative string) (*bool, error) {
 		return &v, nil
 	}
 	return nil, nil
+}
+
+// stringArray is a repeatable flag whose values keep their commas, as linuxkit's (cobra's StringArray) do:
+// `--ssh default=a,b` is one agent with two keys, and a file name may hold a comma. urfave's StringSliceFlag would
+// split them.
+type stringArray []string
+
+func (a *stringArray) Set(v string) error { *a = append(*a, v); return nil }
+func (a *stringArray) String() string     { return strings.Join(*a, " ") }
+
+// stringArrayOf is the values of a stringArray flag of c (none when not given).
+func stringArrayOf(c *cli.Context, name string) []string {
+	if a, ok := c.Generic(name).(*stringArray); ok && a != nil {
+		return *a
+	}
+	return nil
 }
 
 // setIn returns the innermost command context in which the flag was given (by flag or environment), or nil.
