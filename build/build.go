@@ -38,6 +38,7 @@ type Options struct {
 	Registry     registry.HostsOptions  // plain-HTTP/insecure registries and extra CAs for FROM pulls
 	Credentials  *registry.Credentials  // logins for FROM pulls; nil pulls anonymously
 	SSH          session.Attachable     // the --ssh agents RUN --mount=type=ssh reaches (see SSHAgents); nil: none
+	SBOMScanner  string                 // scanner image for SBOM attestations (--sbom-scanner); "": none
 	Progress     io.Writer              // BuildKit progress; nil shows none
 	ProgressMode string                 // auto, plain, tty, quiet, rawjson
 	Log          io.Writer              // messages for the user
@@ -449,12 +450,13 @@ func (b *Builder) solveRequest(plan *frontend.BuildPlan, platform, name string, 
 		ExportName:      name,
 		Output:          out,
 		SourceDateEpoch: plan.SourceDateEpoch,
+		SBOMGenerator:   b.opts.SBOMScanner,
 		ProgressOutput:  b.opts.Progress,
 		ProgressMode:    progressui.DisplayMode(b.opts.ProgressMode),
 	}
 }
 
-// attachables are what the build may ask of lkpkg during a solve: registry credentials only.
+// attachables are what the build may ask of lkpkg during a solve: registry credentials and SSH agents.
 func (b *Builder) attachables() []session.Attachable {
 	var as []session.Attachable
 	if b.opts.Credentials != nil {

@@ -49,6 +49,10 @@ type SolveRequest struct {
 	// SOURCE_DATE_EPOCH build arg (image and history times) and every layer's
 	// file timestamps newer than it are clamped to it.
 	SourceDateEpoch time.Time
+	// SBOMGenerator is the scanner image BuildKit runs on each platform's
+	// result to attach an SPDX SBOM attestation (attest:sbom); "" attaches
+	// none.
+	SBOMGenerator string
 	// NamedContexts replaces images or stages named in the Dockerfile by
 	// BuildKit context specs: "docker-image://REF", or
 	// "oci-layout://STORE@DIGEST" (see OCILayoutContext) for a FROM served
@@ -227,6 +231,9 @@ func (req SolveRequest) frontendAttrs(dockerfileName string, network NetworkMode
 	}
 	for name, ref := range req.NamedContexts {
 		attrs["context:"+name] = ref
+	}
+	if req.SBOMGenerator != "" {
+		attrs["attest:sbom"] = "generator=" + req.SBOMGenerator
 	}
 	return attrs
 }

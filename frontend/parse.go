@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"gopkg.in/yaml.v3"
 )
@@ -57,6 +58,9 @@ func ParseFile(path string) (*ParsedSpec, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: no such file: a package directory needs a build.yml (at least `image: <name>`), or pass --build-yml", path)
+	}
+	if errors.Is(err, syscall.EISDIR) {
+		return nil, fmt.Errorf("%s is a directory: --build-yml names the package's build file (default build.yml)", path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)

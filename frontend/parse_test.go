@@ -125,7 +125,7 @@ func TestParseFileUnreadable(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "build.yml"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ParseFile(filepath.Join(dir, "build.yml")); err == nil || !strings.Contains(err.Error(), "build.yml") {
+	if _, err := ParseFile(filepath.Join(dir, "build.yml")); err == nil || !strings.Contains(err.Error(), "build.yml is a directory: --build-yml names") {
 		t.Fatalf("got %v", err)
 	}
 }

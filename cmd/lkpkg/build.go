@@ -173,6 +173,7 @@ func builderOptions(ctx context.Context, c *cli.Context) (build.Options, error) 
 		Registry:     hostOpts,
 		Credentials:  creds,
 		SSH:          ssh,
+		SBOMScanner:  sbomScanner(c.String("sbom-scanner")),
 		Pull:         c.Bool("pull"),
 		Precache:     c.Bool("precache-images"),
 		Puller:       puller,
@@ -184,6 +185,15 @@ func builderOptions(ctx context.Context, c *cli.Context) (build.Options, error) 
 		DryRun:       c.Bool("dry-run"),
 		Store:        store,
 	}, nil
+}
+
+// sbomScanner is the --sbom-scanner image; linuxkit's "false" turns SBOMs off, as does an empty value (unlike
+// linuxkit, which then pulls docker/buildkit-syft-scanner from Docker Hub: lkpkg builds must work offline).
+func sbomScanner(v string) string {
+	if v == "false" {
+		return ""
+	}
+	return v
 }
 
 // storeOptions maps --store, --store-root and --store-runroot; nil when the images stay in the cache only.

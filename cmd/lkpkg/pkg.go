@@ -82,7 +82,7 @@ func buildFlags() []cli.Flag {
 		&cli.StringFlag{Name: "sign-key", EnvVars: []string{signKeyEnv},
 			Usage: "with --push: sign each pushed index and platform image with this cosign private key (password in COSIGN_PASSWORD)"},
 		&cli.BoolFlag{Name: "disable-content-trust", Usage: "with --push: do not sign, even with --sign-key (build.yml's disable-content-trust does it per package)"},
-		&cli.StringFlag{Name: "sbom-scanner", Usage: "accepted for linuxkit compatibility; ignored (no SBOM attestations yet)"},
+		&cli.StringFlag{Name: "sbom-scanner", Usage: "scanner image (BuildKit's SBOM protocol, e.g. docker/buildkit-syft-scanner) pulled from its registry to attach an SPDX SBOM to each platform; none when empty or false"},
 		&cli.StringFlag{Name: "dockerfile", Usage: "Dockerfile to use, overriding build.yml"},
 		&cli.GenericFlag{Name: "build-arg-file", Value: &stringArray{}, Usage: "file of KEY=VALUE build args (one per line); may be repeated"},
 		&cli.StringFlag{Name: "progress", Value: "auto", EnvVars: []string{"BUILDKIT_PROGRESS"}, Usage: "progress output: auto, plain, tty, quiet or rawjson"},
