@@ -1,0 +1,160 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// dockerDir is where `.ci/deps --test` unpacks Debian's dockerd, containerd and docker CLI (not installed: the
+// tests start the daemon themselves); LKPKG_TEST_DOCKER_DIR names another such tree.
+const dockerDir = "/usr/local/lib/lkpkg-test/docker"
+
+// dockerDaemon is a real dockerd on a socket of the test's own: no bridge, no iptables, the vfs storage driver,
+// its state in a temporary directory. It stops when the test ends.
+type dockerDaemon struct {
+	t    *testing.T
+	host string   // DOCKER_HOST for lkpkg and the CLI
+	cli  string   // the docker CLI unpacked with it
+	env  []string // PATH with containerd and its shims, a private DOCKER_CONFIG
+}
+
+func startDockerd(t *testing.T) *dockerDaemon {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("running dockerd needs root")
+	}
+	root := os.Getenv("LKPKG_TEST_DOCKER_DIR")
+	if root == "" {
+		root = dockerDir
+	}
+	dockerd := filepath.Join(root, "usr/sbin/dockerd")
+	if _, err := os.Stat(dockerd); err != nil {
+		t.Fatalf("no dockerd at %s (%v): run .ci/deps --test, which unpacks Debian's docker.io there", dockerd, err)
+	}
+	// A short directory: containerd's socket lives below it, and unix socket paths stop at 108 bytes.
+	dir, err := os.MkdirTemp("", "lkd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(dir, "daemon.json") // not /etc/docker/daemon.json
+	if err := os.WriteFile(config, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := &dockerDaemon{t: t, host: "unix://" + filepath.Join(dir, "docker.sock"), cli: filepath.Join(root, "usr/bin/docker"),
+		env: append(os.Environ(), "PATH="+filepath.Join(root, "usr/bin")+":"+filepath.Join(root, "usr/sbin")+":"+os.Getenv("PATH"),
+			"DOCKER_CONFIG="+filepath.Join(dir, "cli"))}
+	logFile, err := os.Create(filepath.Join(dir, "dockerd.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(dockerd, "--config-file", config, "--data-root", filepath.Join(dir, "data"),
+		"--exec-root", filepath.Join(dir, "run"), "--pidfile", filepath.Join(dir, "dockerd.pid"), "--host", d.host,
+		"--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-forward=false", "--ip-masq=false",
+		"--userland-proxy=false", "--storage-driver=vfs")
+	cmd.Env, cmd.Stdout, cmd.Stderr = d.env, logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+		logFile.Close()
+		os.RemoveAll(dir)
+	})
+	if err := waitForDocker(filepath.Join(dir, "docker.sock"), exited); err != nil {
+		log, _ := os.ReadFile(logFile.Name())
+		t.Fatalf("dockerd did not start: %v\n%s", err, tail(string(log), 20))
+	}
+	return d
+}
+
+// waitForDocker polls the Engine API's /_ping until it answers OK, dockerd exits or a minute has passed.
+func waitForDocker(socket string, exited <-chan struct{}) error {
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", socket)
+		}}}
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		if resp, err := client.Get("http://docker/_ping"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-exited:
+			return errors.New("dockerd exited")
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return errors.New("no answer on " + socket + " within a minute")
+}
+
+// docker runs the docker CLI against the daemon and returns its standard output.
+func (d *dockerDaemon) docker(args ...string) string {
+	d.t.Helper()
+	cmd := exec.Command(d.cli, append([]string{"--host", d.host}, args...)...)
+	cmd.Env = d.env
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		d.t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out)
+}
+
+// helloDockerfile is a LinuxKit-style package: a scratch image holding its data and one static program.
+const helloDockerfile = `FROM busybox:fixture AS build
+RUN mkdir -p /out/etc /out/bin && echo "hello from $(uname -m)" > /out/etc/hello && cp /bin/busybox /out/bin/cat
+FROM scratch
+COPY --from=build /out/ /
+CMD ["/bin/cat", "/etc/hello"]
+`
+
+// TestDockerDaemonRunsWhatLkpkgGives: Docker itself runs what `pkg build --docker` loads (the host's image under
+// the plain tag, every arch under <tag>-<arch>, foreign ones through QEMU) and what `docker load` reads from
+// `cache export --format docker`.
+func TestDockerDaemonRunsWhatLkpkgGives(t *testing.T) {
+	d := startDockerd(t)
+	e := newBuildEnv(t)
+	foreign, foreignUname := otherArch()
+	hostUname := unameOf[runtime.GOARCH]
+	e.pkg("pkg/hi", "image: hi\narches: ["+runtime.GOARCH+", "+foreign+"]\n", helloDockerfile)
+	e.mustBuild([]string{"DOCKER_HOST=" + d.host}, "--docker", "pkg/hi")
+	tag := e.tag("pkg/hi")
+	for ref, want := range map[string]string{tag: hostUname, tag + "-" + runtime.GOARCH: hostUname, tag + "-" + foreign: foreignUname} {
+		if got := strings.TrimSpace(d.docker("run", "--rm", "--network", "none", ref)); got != "hello from "+want {
+			t.Errorf("docker run %s: %q, want %q", ref, got, "hello from "+want)
+		}
+	}
+
+	e.pkg("pkg/exported", "image: exported\narches: ["+foreign+"]\n", helloDockerfile)
+	e.mustBuild(nil, "pkg/exported")
+	archive := filepath.Join(t.TempDir(), "exported.tar")
+	exported := e.tag("pkg/exported")
+	mustLkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "cache", "export", "--platform", "linux/"+foreign,
+		"--format", "docker", "--outfile", archive, exported)
+	d.docker("load", "--input", archive)
+	if got := strings.TrimSpace(d.docker("run", "--rm", "--network", "none", exported)); got != "hello from "+foreignUname {
+		t.Errorf("docker run of the loaded export: %q, want %q", got, "hello from "+foreignUname)
+	}
+}
