@@ -6,6 +6,9 @@
 #        lkpkg pkg build (fresh --cache and --state-dir; fixture import included)
 #        vs buildkitd + buildctl (BuildKit's daemonless mode: daemon start and stop timed; fresh --root)
 #        vs buildah bud (fresh --root/--runroot; pulling the fixture into the store included)
+#      Every tool makes the same kind of image lkpkg always makes, reproducible: SOURCE_DATE_EPOCH is the
+#      time of the package's last commit and file times in the layers are clamped to it (buildctl: the
+#      build arg and the OCI exporter's rewrite-timestamp=true; buildah: --timestamp).
 #   2. cached re-run: lkpkg pkg build when every tag is already in the cache (per package)
 #   3. incremental: one file copied in the last stage changes; lkpkg pkg build --force; checks from
 #      --progress plain that only the final stage's steps ran (earlier steps CACHED)
@@ -39,7 +42,7 @@ while [ $# -gt 0 ]; do
 	--no-buildkit) want_buildkit=0; shift ;;
 	--no-buildah) want_buildah=0; shift ;;
 	--keep) keep=1; shift ;;
-	-h|--help) sed -n '2,30s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,31s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) die "unknown argument $1 (see --help)" ;;
 	esac
 done
@@ -169,6 +172,7 @@ arches_of() { # arches_of DIR: build.yml's arches, one a line
 	sed -n '/^arches:/,/^[^ -]/s/^ *- *\([a-z0-9]*\).*/\1/p' "$1/build.yml"
 }
 platforms_of() { arches_of "$1" | sed 's,^,linux/,' | paste -sd, -; }
+sde_of() { git -C "$repo" log -1 --format=%ct -- "$1"; } # sde_of PKG: what lkpkg takes as SOURCE_DATE_EPOCH
 all_arches=$(for p in "${pkgs[@]}"; do arches_of "$repo/$p"; done | sort -u)
 desc=$(for p in "${pkgs[@]}"; do printf '%s (%s) ' "$p" "$(arches_of "$repo/$p" | paste -sd, -)"; done)
 
@@ -285,8 +289,9 @@ cold_buildkit() {
 				--frontend dockerfile.v0 --local "context=$repo/$p" --local "dockerfile=$repo/$p" \
 				--opt "platform=$(platforms_of "$repo/$p")" \
 				--opt "context:busybox:fixture=oci-layout://busybox@$fixture_digest" \
+				--opt "build-arg:SOURCE_DATE_EPOCH=$(sde_of "$p")" \
 				--oci-layout "busybox=$fixture" \
-				--output "type=oci,dest=$d/$p.tar" >>"$work/log.buildkit" 2>&1 || { rc=1; break; }
+				--output "type=oci,dest=$d/$p.tar,rewrite-timestamp=true" >>"$work/log.buildkit" 2>&1 || { rc=1; break; }
 			tail -n1 "$d/rss.c" >>"$d/rss.ctl"
 		done
 	fi
@@ -327,6 +332,7 @@ cold_buildah() {
 	if [ $rc = 0 ]; then
 		for p in "${pkgs[@]}"; do
 			/usr/bin/time -f %M -o "$d/rss" buildah "${s[@]}" bud --pull=never --layers \
+				--timestamp "$(sde_of "$p")" \
 				--platform "$(platforms_of "$repo/$p")" --manifest "localhost/$p:bench" "$repo/$p" \
 				>>"$work/log.buildah" 2>&1 || { rc=1; break; }
 			tail -n1 "$d/rss" >>"$d/rss.all"

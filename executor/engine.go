@@ -128,9 +128,13 @@ func New(ctx context.Context, opts Options) (_ *Engine, err error) {
 	if err := cleanUpAfterCrash(opts.StateDir); err != nil {
 		return nil, err
 	}
+	if err := useStateDirForTempMounts(opts.StateDir); err != nil {
+		return nil, err
+	}
 	if err := unmountStale(opts.StateDir); err != nil {
 		return nil, err
 	}
+	removeTempMountDirs(opts.StateDir)
 	if err := discardTornState(opts.StateDir, opts.Messages); err != nil {
 		return nil, err
 	}

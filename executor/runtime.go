@@ -1,14 +1,9 @@
 package executor
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
-
-	"github.com/moby/sys/mountinfo"
-	"golang.org/x/sys/unix"
 
 	"github.com/lkpkg/lkpkg/executor/ociruntime"
 )
@@ -72,27 +67,12 @@ func installRuntime(stateDir string) (string, error) {
 	return link, nil
 }
 
-// cleanUpAfterCrash removes what a previous lkpkg killed mid-build left in
-// stateDir: its containers (killed if still running) and the mounts of
-// their root filesystems, which would keep snapshots busy. It runs under
-// the state dir lock, so none of them can belong to a live build.
+// cleanUpAfterCrash removes the containers a previous lkpkg killed mid-build left in stateDir (killing any still
+// running); unmountStale then detaches their root filesystems. It runs under the state dir lock, so none of them
+// can belong to a live build.
 func cleanUpAfterCrash(stateDir string) error {
 	if err := ociruntime.RemoveAll(filepath.Join(stateDir, "runtime", "containers")); err != nil {
 		return fmt.Errorf("remove containers left by an earlier lkpkg: %w", err)
-	}
-	mounts, err := mountinfo.GetMounts(mountinfo.PrefixFilter(stateDir))
-	if err != nil {
-		return fmt.Errorf("list mounts left by an earlier lkpkg: %w", err)
-	}
-	// Deepest first, and never the state dir itself: it may be a volume.
-	sort.Slice(mounts, func(i, j int) bool { return len(mounts[i].Mountpoint) > len(mounts[j].Mountpoint) })
-	for _, m := range mounts {
-		if m.Mountpoint == stateDir {
-			continue
-		}
-		if err := unix.Unmount(m.Mountpoint, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) {
-			return fmt.Errorf("unmount %s left by an earlier lkpkg: %w", m.Mountpoint, err)
-		}
 	}
 	return nil
 }

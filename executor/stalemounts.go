@@ -8,12 +8,38 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/containerd/containerd/v2/core/mount"
 	"golang.org/x/sys/unix"
 )
 
+// tempMountsDir is where containerd mounts layers for a moment (to diff or apply them) instead of $TMPDIR: a
+// killed lkpkg's leftovers are then under the state dir, where unmountStale finds them, and never keep a
+// filesystem mounted in /tmp.
+const tempMountsDir = "tmpmounts"
+
+// useStateDirForTempMounts points containerd's temporary mounts into stateDir. The location is process-wide, as
+// is the one engine of an lkpkg process.
+func useStateDirForTempMounts(stateDir string) error {
+	if err := mount.SetTempMountLocation(filepath.Join(stateDir, tempMountsDir)); err != nil {
+		return fmt.Errorf("temporary mount directory: %w", err)
+	}
+	return nil
+}
+
+// removeTempMountDirs removes the empty mount points a killed lkpkg left in the temporary mounts directory,
+// once unmountStale has detached them. Only empty directories go: should a detach have failed, the files of
+// what is still mounted there stay untouched.
+func removeTempMountDirs(stateDir string) {
+	dir := filepath.Join(stateDir, tempMountsDir)
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		_ = os.Remove(filepath.Join(dir, e.Name()))
+	}
+}
+
 // unmountStale detaches mounts left under stateDir by an lkpkg that was killed (SIGKILL, OOM) in the middle of a
-// RUN step: BuildKit mounts each container's root filesystem in the host's mount table and only a live process
-// unmounts it. The caller holds the state lock, so no other lkpkg can be using them.
+// RUN step or of a layer diff: BuildKit mounts each container's root filesystem, and containerd each layer it
+// diffs or applies, in the host's mount table, and only a live process unmounts them. The caller holds the state lock, so no other lkpkg can be using them.
 func unmountStale(stateDir string) error {
 	root, err := filepath.EvalSymlinks(stateDir)
 	if err != nil {
