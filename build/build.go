@@ -10,9 +10,11 @@ import (
 	"io"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
+	"github.com/distribution/reference"
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/util/progress/progressui"
@@ -403,8 +405,8 @@ func (b *Builder) solve(ctx context.Context, engine *executor.Engine, plan *fron
 	pw.CloseWithError(solveErr)
 	got := <-imported
 	if solveErr != nil {
-		return nil, fmt.Errorf("%sbuilding %s for %s: %w%s", dockerfileLine(b.opts.Log, plan, solveErr),
-			plan.Package.Tag(), platform, solveErr, b.authHint(solveErr))
+		return nil, fmt.Errorf("%sbuilding %s for %s: %w%s%s", dockerfileLine(b.opts.Log, plan, solveErr),
+			plan.Package.Tag(), platform, solveErr, b.authHint(solveErr), b.scannerHint(solveErr))
 	}
 	if got.err != nil {
 		return nil, fmt.Errorf("storing the build of %s for %s in the cache: %w", plan.Package.Tag(), platform, got.err)
@@ -423,6 +425,21 @@ func (b *Builder) authHint(err error) string {
 		where = strings.Join(b.opts.Credentials.Sources, ", ")
 	}
 	return "\n(the registry refused access; credentials were looked for in: " + where + "; pass --registry-creds <registry>=<user>:<password> or log in with docker or podman)"
+}
+
+// scannerHint says which flag named the image when BuildKit could not get the SBOM scanner.
+func (b *Builder) scannerHint(err error) string {
+	if b.opts.SBOMScanner == "" || !strings.Contains(err.Error(), "resolve source metadata for ") {
+		return ""
+	}
+	names := []string{b.opts.SBOMScanner}
+	if named, perr := reference.ParseNormalizedNamed(b.opts.SBOMScanner); perr == nil {
+		names = append(names, reference.TagNameOnly(named).String())
+	}
+	if !slices.ContainsFunc(names, func(n string) bool { return strings.Contains(err.Error(), "for "+n+":") }) {
+		return ""
+	}
+	return "\n(that is the --sbom-scanner image: BuildKit pulls it from its registry or a --mirror, never from the linuxkit cache)"
 }
 
 type importResult struct {

@@ -54,6 +54,17 @@ func TestBuildSBOM(t *testing.T) {
 		t.Errorf("skopeo inspect %s: %v %s", tag, err, out)
 	}
 
+	// A scanner BuildKit cannot get fails the build, saying which flag named it; nothing lands in the cache.
+	e.pkg("pkg/noscan", "image: noscan\narches: [amd64]\n", "FROM busybox:fixture\nRUN echo hello > /etc/hello\n")
+	missing := reg.host + "/lk/no-such-scanner:1"
+	if r := e.build(env, "--sbom-scanner", missing, "--registry-creds", reg.creds(), "pkg/noscan"); r.code == 0 ||
+		!strings.Contains(r.stderr, missing) || !strings.Contains(r.stderr, "that is the --sbom-scanner image") {
+		t.Errorf("a missing scanner: exit %d, want an error naming it and the flag:\n%s", r.code, tail(r.stderr, 8))
+	}
+	if ls := mustLkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "cache", "ls"); strings.Contains(ls, "noscan") {
+		t.Errorf("a build whose scanner is missing left an entry:\n%s", ls)
+	}
+
 	// Without --sbom-scanner (or with linuxkit's "false") there is no attestation.
 	e.pkg("pkg/plain", "image: plain\narches: [amd64]\n", "FROM busybox:fixture\nRUN echo hello > /etc/hello\n")
 	e.mustBuild(env, "--sbom-scanner", "false", "pkg/plain")
