@@ -161,11 +161,11 @@ func (b *Builder) build(ctx context.Context, plan *frontend.BuildPlan) (*Result,
 		return res, nil
 	}
 	fmt.Fprintf(b.opts.Log, "Building %q for %v\n", plan.Package.Tag(), todo)
-	children, err := b.buildPlatforms(ctx, plan, todo)
+	children, names, err := b.buildPlatforms(ctx, plan, todo)
 	if err != nil {
 		return nil, err
 	}
-	if res.Index, err = b.cache.IndexWrite(tag, children); err != nil {
+	if res.Index, err = b.cache.IndexWriteNamed(tag, children, names); err != nil {
 		return nil, fmt.Errorf("writing the index %s into the cache: %w", tag, err)
 	}
 	res.Built = todo
@@ -262,41 +262,41 @@ func (b *Builder) tryPull(ctx context.Context, plan *frontend.BuildPlan) {
 }
 
 // buildPlatforms solves every platform concurrently in one engine and returns the per-platform manifests (and
-// attestations) to merge into the index.
-func (b *Builder) buildPlatforms(ctx context.Context, plan *frontend.BuildPlan, platforms []string) ([]ocispec.Descriptor, error) {
+// attestations) to merge into the index, and the <FullTag>-<arch> entries to name with it.
+func (b *Builder) buildPlatforms(ctx context.Context, plan *frontend.BuildPlan, platforms []string) ([]ocispec.Descriptor, map[string]ocispec.Descriptor, error) {
 	for _, pl := range platforms {
 		if err := executor.CheckEmulation(pl); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	base, err := b.baseContexts(ctx, plan)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	engine, err := b.startEngine(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	switch {
-	case len(plan.Package.DependsImages) > 0:
-		// depends archives are per architecture but live at one path in the context, so such packages build
-		// their platforms one after the other.
-		var children []ocispec.Descriptor
-		for _, pl := range platforms {
+	if len(plan.Package.DependsImages) == 0 && len(platforms) > 1 {
+		return b.buildMultiPlatform(ctx, engine, plan, platforms, base)
+	}
+	// One platform; or depends archives, which are per architecture but live at one path in the context, so
+	// such packages build their platforms one after the other.
+	var children []ocispec.Descriptor
+	names := map[string]ocispec.Descriptor{}
+	for _, pl := range platforms {
+		if len(plan.Package.DependsImages) > 0 {
 			if err := b.writeDepends(ctx, plan, pl); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			descs, err := b.buildPlatform(ctx, engine, plan, pl, base)
-			if err != nil {
-				return nil, err
-			}
-			children = append(children, descs...)
 		}
-		return children, nil
-	case len(platforms) == 1:
-		return b.buildPlatform(ctx, engine, plan, platforms[0], base)
+		descs, err := b.buildPlatform(ctx, engine, plan, pl, base, names)
+		if err != nil {
+			return nil, nil, err
+		}
+		children = append(children, descs...)
 	}
-	return b.buildMultiPlatform(ctx, engine, plan, platforms, base)
+	return children, names, nil
 }
 
 // baseContexts maps the Dockerfile's FROM images found in the linuxkit cache to named contexts, so chained and
@@ -351,51 +351,52 @@ func (b *Builder) precache(ctx context.Context, img string) error {
 	return nil
 }
 
-// buildPlatform solves one platform, streaming BuildKit's OCI export straight into the cache.
-func (b *Builder) buildPlatform(ctx context.Context, engine *executor.Engine, plan *frontend.BuildPlan, platform string, base map[string]string) ([]ocispec.Descriptor, error) {
+// buildPlatform solves one platform, streaming BuildKit's OCI export straight into the cache; names gets what
+// <FullTag>-<arch> is to name.
+func (b *Builder) buildPlatform(ctx context.Context, engine *executor.Engine, plan *frontend.BuildPlan, platform string, base map[string]string, names map[string]ocispec.Descriptor) ([]ocispec.Descriptor, error) {
 	name := plan.Package.FullTag() + "-" + frontend.PlatformArch(platform)
 	descs, err := b.solve(ctx, engine, plan, platform, name, base)
 	if err != nil {
 		return nil, err
 	}
-	return b.platformChildren(name, platform, descs)
+	return b.platformChildren(name, platform, descs, names)
 }
 
 // buildMultiPlatform solves all platforms at once: BuildKit runs them concurrently and shares the context upload,
-// the Dockerfile parse and the base image metadata. Its index is stored unnamed; each platform's manifest is named
-// <FullTag>-<arch> and becomes a child of the package's index.
-func (b *Builder) buildMultiPlatform(ctx context.Context, engine *executor.Engine, plan *frontend.BuildPlan, platforms []string, base map[string]string) ([]ocispec.Descriptor, error) {
+// the Dockerfile parse and the base image metadata. Its index only lends its children: each platform's manifest
+// is to be named <FullTag>-<arch>, and all of them (attestations too) become children of the package's index.
+func (b *Builder) buildMultiPlatform(ctx context.Context, engine *executor.Engine, plan *frontend.BuildPlan, platforms []string, base map[string]string) ([]ocispec.Descriptor, map[string]ocispec.Descriptor, error) {
 	descs, err := b.solve(ctx, engine, plan, strings.Join(platforms, ","), "", base)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(descs) != 1 || descs[0].MediaType != ocispec.MediaTypeImageIndex {
-		return nil, fmt.Errorf("the multi-platform build of %s did not export one index", plan.Package.Tag())
+		return nil, nil, fmt.Errorf("the multi-platform build of %s did not export one index", plan.Package.Tag())
 	}
 	idx, err := b.cache.ReadIndex(descs[0].Digest)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	names := map[string]ocispec.Descriptor{}
 	for _, child := range idx.Manifests {
 		if child.Platform == nil || child.Platform.Architecture == "unknown" {
 			continue
 		}
 		named := child
 		named.Annotations = nil
-		if err := b.cache.DescriptorWrite(plan.Package.FullTag()+"-"+child.Platform.Architecture, named); err != nil {
-			return nil, err
-		}
+		names[plan.Package.FullTag()+"-"+child.Platform.Architecture] = named
 	}
-	return idx.Manifests, nil
+	return idx.Manifests, names, nil
 }
 
-// solve runs one solve for platform (one, or a comma-separated list) and imports its OCI export into the cache
-// as it streams; exportName names the result there ("" leaves it unnamed).
+// solve runs one solve for platform (one, or a comma-separated list) and imports the blobs of its OCI export into
+// the cache as it streams, naming nothing; it returns the export's roots (exportName is the name BuildKit gives
+// them).
 func (b *Builder) solve(ctx context.Context, engine *executor.Engine, plan *frontend.BuildPlan, platform, exportName string, base map[string]string) ([]ocispec.Descriptor, error) {
 	pr, pw := io.Pipe()
 	imported := make(chan importResult, 1)
 	go func() {
-		descs, err := b.cache.ImportOCI(pr)
+		descs, err := b.cache.ImportOCIBlobs(pr)
 		pr.CloseWithError(err) // unblock the exporter if the import failed
 		imported <- importResult{descs, err}
 	}()
@@ -494,16 +495,14 @@ func extraSources(plan *frontend.BuildPlan) []executor.ContextMount {
 	return mounts
 }
 
-// platformChildren names the imported per-arch result in the cache and returns the descriptors the multi-arch
-// index gets: the manifests inside BuildKit's per-arch index, or the manifest itself with its platform.
-func (b *Builder) platformChildren(name, platform string, descs []ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+// platformChildren records the imported per-arch result under name in names and returns the descriptors the
+// multi-arch index gets: the manifests inside BuildKit's per-arch index, or the manifest itself with its platform.
+func (b *Builder) platformChildren(name, platform string, descs []ocispec.Descriptor, names map[string]ocispec.Descriptor) ([]ocispec.Descriptor, error) {
 	if len(descs) != 1 {
 		return nil, fmt.Errorf("the build of %s exported %d images, expected one", name, len(descs))
 	}
 	root := descs[0]
-	if err := b.cache.DescriptorWrite(name, root); err != nil {
-		return nil, err
-	}
+	names[name] = root
 	if root.MediaType != ocispec.MediaTypeImageIndex {
 		p, err := snapshot.ParsePlatform(platform)
 		if err != nil {

@@ -203,6 +203,26 @@ func TestBuildMultiArchMultiStage(t *testing.T) {
 	if labels["org.opencontainers.image.revision"] != e.repo.Git("rev-parse", "HEAD") {
 		t.Errorf("revision label %q", labels["org.opencontainers.image.revision"])
 	}
+	// index.json holds named entries only: BuildKit's own index of the multi-platform export lends its children
+	// to the package's index and is not kept as an unnamed root (which no `cache rm` could ever reach).
+	data, err := os.ReadFile(filepath.Join(e.cache, "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idx struct {
+		Manifests []struct {
+			Digest      string
+			Annotations map[string]string
+		}
+	}
+	if err := json.Unmarshal(data, &idx); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range idx.Manifests {
+		if m.Annotations["org.opencontainers.image.ref.name"] == "" {
+			t.Errorf("index.json has an unnamed entry %s", m.Digest)
+		}
+	}
 }
 
 func TestBuildSkipWhenCachedAndForce(t *testing.T) {

@@ -29,6 +29,25 @@ const maxIndexSize = 64 << 20
 // Nothing is added unless the whole tar reads correctly and every blob matches its digest: blobs are staged in
 // temporary files first. It returns the descriptors added, with their names set.
 func (c *Cache) ImportOCI(r io.Reader) ([]ocispec.Descriptor, error) {
+	idx, err := c.importBlobs(r)
+	if err != nil {
+		return nil, err
+	}
+	return c.addToIndex(idx)
+}
+
+// ImportOCIBlobs adds the blobs of an OCI image layout tar, checked as ImportOCI checks them, and returns the
+// descriptors of the tar's index.json without adding anything to the cache's: the caller names what it keeps (a
+// build names its images and their multi-arch index in one index.json update, so that they appear together or
+// not at all, and BuildKit's own index of a multi-platform export stays out of it).
+func (c *Cache) ImportOCIBlobs(r io.Reader) ([]ocispec.Descriptor, error) {
+	idx, err := c.importBlobs(r)
+	return idx.Manifests, err
+}
+
+// importBlobs stages every blob of the tar, checks the roots its index.json names, commits the blobs and returns
+// that index.json.
+func (c *Cache) importBlobs(r io.Reader) (ocispec.Index, error) {
 	staged := map[digest.Digest]string{}
 	defer func() {
 		for _, tmp := range staged {
@@ -42,7 +61,7 @@ func (c *Cache) ImportOCI(r io.Reader) ([]ocispec.Descriptor, error) {
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, fmt.Errorf("import: %w", err)
+			return ocispec.Index{}, fmt.Errorf("import: %w", err)
 		}
 		src = zr
 	}
@@ -55,10 +74,10 @@ func (c *Cache) ImportOCI(r io.Reader) ([]ocispec.Descriptor, error) {
 		}
 		if err != nil {
 			if entries == 0 {
-				return nil, fmt.Errorf("import: the input is not a tar archive (%v): want an OCI image layout tar, "+
+				return ocispec.Index{}, fmt.Errorf("import: the input is not a tar archive (%v): want an OCI image layout tar, "+
 					"e.g. from `skopeo copy ... oci-archive:file` or BuildKit's oci exporter", err)
 			}
-			return nil, fmt.Errorf("import: reading tar after %d entries: %w (truncated file?)", entries, err)
+			return ocispec.Index{}, fmt.Errorf("import: reading tar after %d entries: %w (truncated file?)", entries, err)
 		}
 		entries++
 		name := strings.TrimPrefix(path.Clean("/"+hdr.Name), "/")
@@ -68,10 +87,10 @@ func (c *Cache) ImportOCI(r io.Reader) ([]ocispec.Descriptor, error) {
 		case name == "index.json":
 			b, err := io.ReadAll(io.LimitReader(tr, maxIndexSize+1))
 			if err != nil {
-				return nil, fmt.Errorf("import: reading index.json: %w", err)
+				return ocispec.Index{}, fmt.Errorf("import: reading index.json: %w", err)
 			}
 			if len(b) > maxIndexSize {
-				return nil, errors.New("import: index.json is larger than 64 MiB")
+				return ocispec.Index{}, errors.New("import: index.json is larger than 64 MiB")
 			}
 			indexJSON = b
 		case strings.HasPrefix(name, blobsDir+"/"):
@@ -88,27 +107,27 @@ func (c *Cache) ImportOCI(r io.Reader) ([]ocispec.Descriptor, error) {
 			}
 			tmp, err := c.stageBlob(tr, ocispec.Descriptor{Digest: d, Size: hdr.Size})
 			if errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil, fmt.Errorf("import: %s: the tar is truncated", name)
+				return ocispec.Index{}, fmt.Errorf("import: %s: the tar is truncated", name)
 			}
 			if err != nil {
-				return nil, fmt.Errorf("import: %s: %w", name, err)
+				return ocispec.Index{}, fmt.Errorf("import: %s: %w", name, err)
 			}
 			staged[d] = tmp
 		}
 	}
 	if indexJSON == nil {
-		return nil, errors.New("import: the tar has no index.json, so it is not an OCI image layout " +
+		return ocispec.Index{}, errors.New("import: the tar has no index.json, so it is not an OCI image layout " +
 			"(a `docker save` tar from Docker before 25 has only manifest.json; convert it with " +
 			"`skopeo copy docker-archive:in.tar oci-archive:out.tar`)")
 	}
 	var idx ocispec.Index
 	if err := json.Unmarshal(indexJSON, &idx); err != nil {
-		return nil, fmt.Errorf("import: index.json of the tar does not parse: %w", err)
+		return ocispec.Index{}, fmt.Errorf("import: index.json of the tar does not parse: %w", err)
 	}
 	// Every root must be here and be a manifest or index; its children may be absent (sparse layouts are legal).
 	for i, d := range idx.Manifests {
 		if err := d.Digest.Validate(); err != nil {
-			return nil, fmt.Errorf("import: index.json manifests[%d]: bad digest %q", i, d.Digest)
+			return ocispec.Index{}, fmt.Errorf("import: index.json manifests[%d]: bad digest %q", i, d.Digest)
 		}
 		p, ok := staged[d.Digest]
 		if !ok {
@@ -116,27 +135,32 @@ func (c *Cache) ImportOCI(r io.Reader) ([]ocispec.Descriptor, error) {
 		}
 		fi, err := os.Stat(p)
 		if err != nil {
-			return nil, fmt.Errorf("import: index.json names %s, which is neither in the tar nor in the cache", d.Digest)
+			return ocispec.Index{}, fmt.Errorf("import: index.json names %s, which is neither in the tar nor in the cache", d.Digest)
 		}
 		if fi.Size() > maxManifestSize {
-			return nil, fmt.Errorf("import: %s named in index.json is too large for an image manifest or index", d.Digest)
+			return ocispec.Index{}, fmt.Errorf("import: %s named in index.json is too large for an image manifest or index", d.Digest)
 		}
 		b, err := os.ReadFile(p)
 		if err != nil {
-			return nil, fmt.Errorf("import: %w", err)
+			return ocispec.Index{}, fmt.Errorf("import: %w", err)
 		}
 		var m manifestKind
 		if err := json.Unmarshal(b, &m); err != nil || (m.Config == nil && m.Manifests == nil) {
-			return nil, fmt.Errorf("import: %s named in index.json is not an image manifest or index", d.Digest)
+			return ocispec.Index{}, fmt.Errorf("import: %s named in index.json is not an image manifest or index", d.Digest)
 		}
 	}
 	for d, tmp := range staged {
 		if err := c.commitBlob(tmp, d); err != nil {
-			return nil, err
+			return ocispec.Index{}, err
 		}
 		delete(staged, d)
 	}
 
+	return idx, nil
+}
+
+// addToIndex names the descriptors of an imported index.json in the cache's, as ImportOCI describes.
+func (c *Cache) addToIndex(idx ocispec.Index) ([]ocispec.Descriptor, error) {
 	var added []ocispec.Descriptor
 	err := c.updateIndex(func(cidx *ocispec.Index) error {
 		for _, d := range idx.Manifests {

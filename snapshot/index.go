@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -23,6 +25,13 @@ import (
 // deleted only when no other entry still reaches it. The children's blobs must already be in the cache. It
 // returns the new root descriptor.
 func (c *Cache) IndexWrite(name string, children []ocispec.Descriptor) (ocispec.Descriptor, error) {
+	return c.IndexWriteNamed(name, children, nil)
+}
+
+// IndexWriteNamed is IndexWrite that also names others (name → descriptor, each blob already in the cache) in
+// the same index.json update: a build's <tag>-<arch> images appear with their multi-arch index, or, if anything
+// fails or lkpkg is killed, none of them do.
+func (c *Cache) IndexWriteNamed(name string, children []ocispec.Descriptor, others map[string]ocispec.Descriptor) (ocispec.Descriptor, error) {
 	if name == "" {
 		return ocispec.Descriptor{}, errors.New("cannot write an index without a name")
 	}
@@ -62,7 +71,12 @@ func (c *Cache) IndexWrite(name string, children []ocispec.Descriptor) (ocispec.
 		if err != nil {
 			return err
 		}
-		if err := c.putNamedLocked(&idx, name, desc); err != nil {
+		for _, other := range slices.Sorted(maps.Keys(others)) {
+			if err := c.putNamedLocked(&idx, other, others[other]); err != nil {
+				return err
+			}
+		}
+		if err := c.putNamedLocked(&idx, name, desc); err != nil { // last: root below is the index
 			return err
 		}
 		if err := c.writeIndexLocked(idx); err != nil {

@@ -207,3 +207,37 @@ func TestReadIndexAndManifest(t *testing.T) {
 		t.Error("ReadManifest of a missing blob succeeded")
 	}
 }
+
+// TestIndexWriteNamedAllOrNothing: the per-arch names and the index land in one index.json update; when one of
+// them cannot be named, none is.
+func TestIndexWriteNamedAllOrNothing(t *testing.T) {
+	c := newCache(t)
+	amd := mustImage(t, c, "amd64", "amd")
+	arm := mustImage(t, c, "arm64", "arm")
+	others := map[string]ocispec.Descriptor{"docker.io/test/p:t-amd64": amd, "docker.io/test/p:t-arm64": arm}
+	root, err := c.IndexWriteNamed("docker.io/test/p:t", []ocispec.Descriptor{amd, arm}, others)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := c.Names()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(names, " "); got != "docker.io/test/p:t docker.io/test/p:t-amd64 docker.io/test/p:t-arm64" {
+		t.Errorf("names %s", got)
+	}
+	if found, err := c.FindRoot("docker.io/test/p:t"); err != nil || found.Digest != root.Digest {
+		t.Errorf("FindRoot: %v %v, want the index %s", found.Digest, err, root.Digest)
+	}
+
+	missing := amd
+	missing.Digest = digest.FromString("not in the cache")
+	others = map[string]ocispec.Descriptor{"docker.io/test/q:t-amd64": missing}
+	if _, err := c.IndexWriteNamed("docker.io/test/q:t", []ocispec.Descriptor{amd}, others); err == nil ||
+		!strings.Contains(err.Error(), "not in the cache") {
+		t.Fatalf("naming a missing blob: got %v", err)
+	}
+	if after, _ := c.Names(); len(after) != len(names) {
+		t.Errorf("a failed IndexWriteNamed changed the names: %v → %v", names, after)
+	}
+}
