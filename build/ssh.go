@@ -21,24 +21,29 @@ func SSHAgents(specs []string) (session.Attachable, error) {
 		return nil, nil
 	}
 	confs := make([]sshprovider.AgentConfig, 0, len(specs))
+	seen := map[string]string{}
 	for _, spec := range specs {
 		conf, err := parseSSH(spec)
 		if err != nil {
 			return nil, fmt.Errorf("--ssh %q: %w", spec, err)
 		}
+		if first, dup := seen[conf.ID]; dup {
+			return nil, fmt.Errorf("--ssh %q: id %q is already given by --ssh %q: give each id once", spec, conf.ID, first)
+		}
+		seen[conf.ID] = spec
 		confs = append(confs, conf)
 	}
+	p, err := sshprovider.NewSSHAgentProvider(confs)
+	if err == nil {
+		return p, nil
+	}
+	// Only now, each on its own, so that the error names the value at fault.
 	for i, conf := range confs {
-		// One at a time, so that the error names the value at fault.
 		if _, err := sshprovider.NewSSHAgentProvider([]sshprovider.AgentConfig{conf}); err != nil {
 			return nil, fmt.Errorf("--ssh %q: %w", specs[i], sshHint(conf, err))
 		}
 	}
-	p, err := sshprovider.NewSSHAgentProvider(confs)
-	if err != nil {
-		return nil, fmt.Errorf("--ssh: %w (give each id once)", err)
-	}
-	return p, nil
+	return nil, fmt.Errorf("--ssh: %w", err)
 }
 
 func parseSSH(spec string) (sshprovider.AgentConfig, error) {

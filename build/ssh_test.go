@@ -37,6 +37,13 @@ func TestParseSSH(t *testing.T) {
 	}
 }
 
+func TestSSHAgentsDuplicateID(t *testing.T) {
+	_, err := SSHAgents([]string{"a=/x", "b=/y", "a=/z"})
+	if err == nil || !strings.Contains(err.Error(), `--ssh "a=/z": id "a" is already given by --ssh "a=/x"`) {
+		t.Fatalf("got %v", err)
+	}
+}
+
 func TestSSHAgentsNamesTheBadValue(t *testing.T) {
 	t.Setenv("SSH_AUTH_SOCK", "")
 	if a, err := SSHAgents(nil); a != nil || err != nil {

@@ -39,7 +39,8 @@ func removeTempMountDirs(stateDir string) {
 
 // unmountStale detaches mounts left under stateDir by an lkpkg that was killed (SIGKILL, OOM) in the middle of a
 // RUN step or of a layer diff: BuildKit mounts each container's root filesystem, and containerd each layer it
-// diffs or applies, in the host's mount table, and only a live process unmounts them. The caller holds the state lock, so no other lkpkg can be using them.
+// diffs or applies, in the host's mount table, and only a live process unmounts them. The caller holds the state
+// lock, so no other lkpkg can be using them.
 func unmountStale(stateDir string) error {
 	root, err := filepath.EvalSymlinks(stateDir)
 	if err != nil {
