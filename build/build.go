@@ -37,28 +37,22 @@ type Options struct {
 	Puller       *registry.Puller
 	IgnoreCached bool // never serve FROM images from the linuxkit cache
 	Engine       executor.Options
-	Registry     registry.HostsOptions  // plain-HTTP/insecure registries and extra CAs for FROM pulls
-	Credentials  *registry.Credentials  // logins for FROM pulls; nil pulls anonymously
-	SSH          session.Attachable     // the --ssh agents RUN --mount=type=ssh reaches (see SSHAgents); nil: none
-	SBOMScanner  string                 // scanner image for SBOM attestations (--sbom-scanner); "": none
-	Progress     io.Writer              // BuildKit progress; nil shows none
-	ProgressMode string                 // auto, plain, tty, quiet, rawjson
-	Log          io.Writer              // messages for the user
-	Docker       *snapshot.DockerDaemon // when set, built images are also loaded into this daemon
-	DryRun       bool                   // print what would be built (as linuxkit's dry-run does) instead of building
-	Concurrency  int                    // packages built at once (1 when progress needs the terminal to itself)
-	// Store, when set, also commits each package's images into that containers-storage store (podman's):
-	// <FullTag>-<arch> per platform, and the host's architecture as <FullTag> too.
-	Store *snapshot.StoreOptions
+	Registry     registry.HostsOptions // plain-HTTP/insecure registries and extra CAs for FROM pulls
+	Credentials  *registry.Credentials // logins for FROM pulls; nil pulls anonymously
+	SSH          session.Attachable    // the --ssh agents RUN --mount=type=ssh reaches (see SSHAgents); nil: none
+	SBOMScanner  string                // scanner image for SBOM attestations (--sbom-scanner); "": none
+	Progress     io.Writer             // BuildKit progress; nil shows none
+	ProgressMode string                // auto, plain, tty, quiet, rawjson
+	Log          io.Writer             // messages for the user
+	DryRun       bool                  // print what would be built (as linuxkit's dry-run does) instead of building
+	Concurrency  int                   // packages built at once (1 when progress needs the terminal to itself)
 }
 
 // Builder builds packages into one linuxkit cache. The BuildKit engine starts only when something needs
 // building, so a run whose tags are all cached costs no engine start-up.
 type Builder struct {
-	opts    Options
-	cache   *snapshot.Cache
-	storeMu sync.Mutex
-	store   *snapshot.Store // opened by OpenStore (Run does it) when Options.Store is set
+	opts  Options
+	cache *snapshot.Cache
 
 	progressMu sync.Mutex // serialises labelled progress lines of concurrent packages
 
@@ -75,31 +69,11 @@ func New(cache *snapshot.Cache, opts Options) *Builder {
 	return &Builder{opts: opts, cache: cache}
 }
 
-// Close stops the engine if it was started and releases the store.
+// Close stops the engine if it was started.
 func (b *Builder) Close() error {
-	var errs []error
 	if b.engine != nil {
-		errs = append(errs, b.engine.Close())
+		return b.engine.Close()
 	}
-	if b.store != nil {
-		errs = append(errs, b.store.Close())
-	}
-	return errors.Join(errs...)
-}
-
-// OpenStore opens the containers-storage store of Options.Store, if any and not yet open, so that a store that
-// cannot be written fails the run before anything is built.
-func (b *Builder) OpenStore() error {
-	b.storeMu.Lock()
-	defer b.storeMu.Unlock()
-	if b.opts.Store == nil || b.store != nil {
-		return nil
-	}
-	s, err := snapshot.OpenStore(*b.opts.Store)
-	if err != nil {
-		return err
-	}
-	b.store = s
 	return nil
 }
 
@@ -121,20 +95,8 @@ type Result struct {
 }
 
 // Build builds the plan's platforms missing from the cache (all of them with Force), stores each as
-// <FullTag>-<arch> and merges them into the multi-arch index <FullTag>. With Options.Store, every platform of the
-// plan (built or cached) is then committed into containers-storage.
+// <FullTag>-<arch> and merges them into the multi-arch index <FullTag>.
 func (b *Builder) Build(ctx context.Context, plan *frontend.BuildPlan) (*Result, error) {
-	res, err := b.build(ctx, plan)
-	if err != nil || b.opts.DryRun {
-		return res, err
-	}
-	if err := b.commitToStore(ctx, plan); err != nil {
-		return nil, err
-	}
-	return res, nil
-}
-
-func (b *Builder) build(ctx context.Context, plan *frontend.BuildPlan) (*Result, error) {
 	tag := plan.Package.FullTag()
 	if len(plan.Platforms) == 0 {
 		fmt.Fprintf(b.opts.Log, "Skipping %s with no architectures to build\n", plan.Package.Tag())
@@ -207,41 +169,6 @@ func (b *Builder) printDryRun(plan *frontend.BuildPlan, platforms []string) {
 		args = append(args, "--network="+network, plan.ContextDir)
 		fmt.Fprintln(b.opts.Log, strings.Join(args, " "))
 	}
-}
-
-// commitToStore copies each platform of the package from the cache into the store as <FullTag>-<arch>, and the
-// host's architecture also as <FullTag>, as linuxkit's --docker names what it loads.
-func (b *Builder) commitToStore(ctx context.Context, plan *frontend.BuildPlan) error {
-	if b.opts.Store == nil {
-		return nil
-	}
-	if err := b.OpenStore(); err != nil {
-		return err
-	}
-	tag := plan.Package.FullTag()
-	for _, pl := range plan.Platforms {
-		platform, err := snapshot.ParsePlatform(pl)
-		if err != nil {
-			return err
-		}
-		archTag := tag + "-" + frontend.PlatformArch(pl)
-		names := []string{archTag}
-		if platform.OS == "linux" && platform.Architecture == runtime.GOARCH {
-			names = append(names, tag)
-		}
-		// A build names each platform's manifest <FullTag>-<arch>; an image pulled into the cache may have only
-		// its index <FullTag>, whose child for the platform is then used.
-		from, err := b.cache.FindName(archTag, tag)
-		if err != nil {
-			return err
-		}
-		dgst, err := b.cache.CopyToStore(ctx, b.store, from, platform, names...)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(b.opts.Log, "Stored %s (%s) in containers-storage at %s\n", strings.Join(names, ", "), dgst, b.store.GraphRoot())
-	}
-	return nil
 }
 
 // tryPull fetches the package's tag into the cache when some platform is missing; any failure just means the
@@ -371,7 +298,7 @@ func (b *Builder) buildMultiPlatform(ctx context.Context, engine *executor.Engin
 		return nil, nil, err
 	}
 	if len(descs) != 1 || descs[0].MediaType != ocispec.MediaTypeImageIndex {
-		return nil, nil, fmt.Errorf("the multi-platform build of %s did not export one index", plan.Package.Tag())
+		return nil, nil, errors.New("the multi-platform build did not export one index")
 	}
 	idx, err := b.cache.ReadIndex(descs[0].Digest)
 	if err != nil {
@@ -406,11 +333,11 @@ func (b *Builder) solve(ctx context.Context, engine *executor.Engine, plan *fron
 	pw.CloseWithError(solveErr)
 	got := <-imported
 	if solveErr != nil {
-		return nil, fmt.Errorf("%sbuilding %s for %s: %w%s%s", dockerfileLine(b.opts.Log, plan, solveErr),
-			plan.Package.Tag(), platform, solveErr, b.authHint(solveErr), b.scannerHint(solveErr))
+		return nil, fmt.Errorf("%s%s: %w%s%s", dockerfileLine(b.opts.Log, plan, solveErr),
+			platform, solveErr, b.authHint(solveErr), b.scannerHint(solveErr))
 	}
 	if got.err != nil {
-		return nil, fmt.Errorf("storing the build of %s for %s in the cache: %w", plan.Package.Tag(), platform, got.err)
+		return nil, fmt.Errorf("storing the build for %s in the cache: %w", platform, got.err)
 	}
 	return got.descs, nil
 }

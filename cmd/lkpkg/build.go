@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -48,6 +49,7 @@ func pkgBuild(c *cli.Context) error {
 		return err
 	}
 	defer b.Close()
+	defer req.Outputs.Close()
 	err = b.Run(ctx, *req)
 	if err != nil && ctx.Err() != nil && c.Context.Err() == nil {
 		// Interrupted (SIGINT/SIGTERM): the engine has stopped the build's containers; exit as shells expect.
@@ -109,11 +111,11 @@ func newBuild(ctx context.Context, c *cli.Context, push bool) (*build.Builder, *
 	if err != nil {
 		return nil, nil, err
 	}
-	opts, err := builderOptions(ctx, c)
+	opts, err := builderOptions(c)
 	if err != nil {
 		return nil, nil, err
 	}
-	pushReq, err := pushRequest(c, push, opts.Puller.Remote)
+	outputs, err := buildOutputs(ctx, c, push, opts.Puller.Remote)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -129,14 +131,15 @@ func newBuild(ctx context.Context, c *cli.Context, push bool) (*build.Builder, *
 			ToolVersion:   version,
 			ToolRevision:  commit,
 		},
-		Print: func(p *frontend.Package, _ *build.Result) { fmt.Fprintln(c.App.Writer, p.Tag()) },
-		Push:  pushReq,
+		Print:   func(p *frontend.Package, _ *build.Result) { fmt.Fprintln(c.App.Writer, p.Tag()) },
+		Outputs: outputs,
+		NoBuild: push && c.Bool("nobuild"),
 	}
 	return build.New(cache, opts), req, nil
 }
 
-// builderOptions maps the engine, registry, output and progress flags.
-func builderOptions(ctx context.Context, c *cli.Context) (build.Options, error) {
+// builderOptions maps the engine, registry and progress flags.
+func builderOptions(c *cli.Context) (build.Options, error) {
 	creds, err := registry.LoadCredentials(flagStrings(c, "registry-creds"))
 	if err != nil {
 		return build.Options{}, err
@@ -151,20 +154,9 @@ func builderOptions(ctx context.Context, c *cli.Context) (build.Options, error) 
 	if err != nil {
 		return build.Options{}, err
 	}
-	puller := &registry.Puller{Remote: remote}
-	store, err := storeOptions(c)
-	if err != nil {
-		return build.Options{}, err
-	}
 	ssh, err := build.SSHAgents(stringArrayOf(c, "ssh"))
 	if err != nil {
 		return build.Options{}, err
-	}
-	var docker *snapshot.DockerDaemon
-	if c.Bool("docker") {
-		if docker, err = snapshot.ConnectDocker(ctx, snapshot.DockerHost()); err != nil {
-			return build.Options{}, err
-		}
 	}
 	return build.Options{
 		Force:        c.Bool("force"),
@@ -176,15 +168,45 @@ func builderOptions(ctx context.Context, c *cli.Context) (build.Options, error) 
 		SBOMScanner:  sbomScanner(c.String("sbom-scanner")),
 		Pull:         c.Bool("pull"),
 		Precache:     c.Bool("precache-images"),
-		Puller:       puller,
+		Puller:       &registry.Puller{Remote: remote},
 		Progress:     c.App.ErrWriter,
 		ProgressMode: c.String("progress"),
 		Log:          c.App.ErrWriter,
 		Concurrency:  concurrency(c.String("progress")),
-		Docker:       docker,
 		DryRun:       c.Bool("dry-run"),
-		Store:        store,
 	}, nil
+}
+
+// buildOutputs are where built packages go besides the linuxkit cache: containers-storage (--store), a Docker
+// daemon (--docker) and the registry (--push), in that order. Each is checked now, before anything is built.
+func buildOutputs(ctx context.Context, c *cli.Context, push bool, remote registry.Remote) (build.MultiOutput, error) {
+	var outputs build.MultiOutput
+	store, err := storeOptions(c)
+	if err != nil {
+		return nil, err
+	}
+	if store != nil && !c.Bool("dry-run") {
+		o, err := build.NewStoreOutput(*store, c.App.ErrWriter)
+		if err != nil {
+			return nil, err
+		}
+		outputs = append(outputs, o)
+	}
+	if c.Bool("docker") {
+		daemon, err := snapshot.ConnectDocker(ctx, snapshot.DockerHost())
+		if err != nil {
+			return nil, errors.Join(err, outputs.Close())
+		}
+		outputs = append(outputs, build.NewDockerOutput(daemon, c.App.ErrWriter))
+	}
+	if push {
+		o, err := pushOutput(c, remote)
+		if err != nil {
+			return nil, errors.Join(err, outputs.Close())
+		}
+		outputs = append(outputs, o)
+	}
+	return outputs, nil
 }
 
 // sbomScanner is the --sbom-scanner image; linuxkit's "false" turns SBOMs off, as does an empty value (unlike
@@ -236,26 +258,24 @@ func checkProgressMode(mode string) error {
 	return cli.Exit(fmt.Sprintf("--progress %q: use auto, plain, tty, quiet or rawjson", mode), 2)
 }
 
-// pushRequest maps --push, --manifest, --release and --nobuild onto a build.PushRequest (nil without --push).
-func pushRequest(c *cli.Context, push bool, remote registry.Remote) (*build.PushRequest, error) {
-	if !push {
-		return nil, nil
-	}
+// pushOutput maps --manifest, --release, --nobuild and the signing flags onto a build.PushOutput.
+func pushOutput(c *cli.Context, remote registry.Remote) (*build.PushOutput, error) {
 	pusher := &registry.Pusher{Remote: remote, Log: c.App.ErrWriter} // the pulls' Remote: pushes ignore its mirrors
-	req := &build.PushRequest{
+	o := &build.PushOutput{
 		Pusher:              pusher,
 		ArchTags:            c.Bool("manifest"),
 		Release:             c.String("release"),
 		ReleaseFromGitTag:   c.Bool("release-from-git-tag"),
 		NoBuild:             c.Bool("nobuild"),
 		DisableContentTrust: c.Bool("disable-content-trust"),
+		Log:                 c.App.ErrWriter,
 	}
 	if keyFile := c.String("sign-key"); keyFile != "" {
 		key, err := loadSignKey(keyFile)
 		if err != nil {
 			return nil, err
 		}
-		req.Signer = registry.NewSigner(pusher.Remote, key, c.App.ErrWriter)
+		o.Signer = registry.NewSigner(pusher.Remote, key, c.App.ErrWriter)
 	}
-	return req, nil
+	return o, nil
 }
