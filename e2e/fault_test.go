@@ -561,7 +561,7 @@ type cutWriter struct {
 }
 
 func (c *cutWriter) WriteHeader(code int) {
-	if n, err := strconv.ParseInt(c.Header().Get("Content-Length"), 10, 64); err == nil && n > 1 && code == http.StatusOK {
+	if n, err := strconv.ParseInt(c.Header().Get("Content-Length"), 10, 64); err == nil && n > 1 {
 		c.left, c.cutting = n/2, true
 	}
 	c.ResponseWriter.WriteHeader(code)

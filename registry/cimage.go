@@ -123,8 +123,13 @@ func (p *Pusher) copyToRegistry(ctx context.Context, cache *snapshot.Cache, root
 	g.SetLimit(sendsAtOnce)
 	for _, b := range blobs {
 		g.Go(func() error {
+			retry := false
 			return p.persist(gctx, repo+"@"+b.Digest.String(), dests.answers(p), func() error {
-				return dests.with(gctx, func(d types.ImageDestination) error { return p.sendBlob(gctx, d, cache, repo, b, bic) })
+				return dests.with(gctx, func(d types.ImageDestination) error {
+					err := p.sendBlob(gctx, d, cache, repo, b, bic, retry)
+					retry = true
+					return err
+				})
 			})
 		})
 	}
@@ -197,15 +202,18 @@ func manifestsBelow(cache *snapshot.Cache, root ocispec.Descriptor) ([][]ocispec
 }
 
 // sendBlob puts the cache's blob b in d's repository unless the registry has it there already or can mount it
-// from another repository. The bytes are checked against b's digest as they are read, so a blob damaged in the
+// from another repository; a retry (after the first try asked that) uploads at once, as each request more is one
+// more to lose on a lossy link. The bytes are checked against b's digest as they are read, so a blob damaged in the
 // cache is never sent under its name.
-func (p *Pusher) sendBlob(ctx context.Context, d types.ImageDestination, cache *snapshot.Cache, repo string, b v1.Descriptor, bic types.BlobInfoCache) error {
+func (p *Pusher) sendBlob(ctx context.Context, d types.ImageDestination, cache *snapshot.Cache, repo string, b v1.Descriptor, bic types.BlobInfoCache, retry bool) error {
 	info := types.BlobInfo{Digest: digest.Digest(b.Digest.String()), Size: b.Size, MediaType: string(b.MediaType)}
-	if reused, _, err := d.TryReusingBlob(ctx, info, bic, false); err != nil || reused {
-		return err
-	}
-	if p.mountFromElsewhere(ctx, cache, repo, b, bic) {
-		return nil
+	if !retry {
+		if reused, _, err := d.TryReusingBlob(ctx, info, bic, false); err != nil || reused {
+			return err
+		}
+		if p.mountFromElsewhere(ctx, cache, repo, b, bic) {
+			return nil
+		}
 	}
 	f, err := cache.OpenBlob(info.Digest)
 	if err != nil {
@@ -292,8 +300,8 @@ func (c *checkedBlob) Read(p []byte) (int, error) {
 }
 
 // destinations hands out a containers/image destination for a repository, one shared by the blobs and manifests
-// going up together. A destination that failed is not handed out again: containers/image keeps the first error of
-// its connection set-up (the ping) for good, so the next try gets a fresh one.
+// going up together. A destination whose connection set-up (the ping) failed is not handed out again:
+// containers/image keeps that error for good, so the next try gets a fresh one.
 type destinations struct {
 	ref  types.ImageReference
 	sys  *types.SystemContext
@@ -327,7 +335,7 @@ func (ds *destinations) with(ctx context.Context, op func(types.ImageDestination
 	}
 	ds.mu.Unlock()
 	err := op(d)
-	if err != nil {
+	if err != nil && strings.Contains(err.Error(), "pinging container registry") {
 		ds.mu.Lock()
 		if ds.cur == d {
 			ds.cur = nil
