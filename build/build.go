@@ -299,14 +299,10 @@ func (b *Builder) buildPlatforms(ctx context.Context, plan *frontend.BuildPlan, 
 	return children, names, nil
 }
 
-// baseContexts maps the Dockerfile's FROM images found in the linuxkit cache to named contexts, so chained and
-// air-gapped builds never go to a registry for them.
+// baseContexts maps the images the Dockerfile names (FROM, COPY --from, RUN --mount=from) found in the linuxkit
+// cache to named contexts, so chained and air-gapped builds never go to a registry for them.
 func (b *Builder) baseContexts(ctx context.Context, plan *frontend.BuildPlan) (map[string]string, error) {
-	df, err := frontend.ReadDockerfile(plan)
-	if err != nil {
-		return nil, err
-	}
-	images, err := df.BaseImages(plan.BuildArgs)
+	images, err := plan.Images()
 	if err != nil {
 		return nil, err
 	}
@@ -330,12 +326,22 @@ func (b *Builder) baseContexts(ctx context.Context, plan *frontend.BuildPlan) (m
 		if err != nil {
 			return nil, err
 		}
-		contexts[img] = "oci-layout://" + CacheStoreName + "@" + desc.Digest.String()
+		contexts[contextName(img)] = "oci-layout://" + CacheStoreName + "@" + desc.Digest.String()
 	}
 	return contexts, nil
 }
 
-// precache pulls a FROM image the cache lacks into it (--precache-images), so BuildKit reads it from there.
+// contextName is the name BuildKit's Dockerfile frontend looks a stage's image up by among the named contexts:
+// the familiar form without ":latest", however the Dockerfile spells it.
+func contextName(img string) string {
+	named, err := reference.ParseNormalizedNamed(img)
+	if err != nil {
+		return img
+	}
+	return strings.TrimSuffix(reference.FamiliarString(reference.TagNameOnly(named)), ":latest")
+}
+
+// precache pulls an image the Dockerfile names and the cache lacks into it (--precache-images), so BuildKit reads it from there.
 func (b *Builder) precache(ctx context.Context, img string) error {
 	if !b.opts.Precache || img == "scratch" {
 		return nil

@@ -264,7 +264,8 @@ func (b *Builder) buildAll(ctx context.Context, plans []*frontend.BuildPlan) ([]
 	return results, nil
 }
 
-// dependencies lists, for each plan, the earlier-or-later plans whose image it is built FROM.
+// dependencies lists, for each plan, the earlier-or-later plans whose image its Dockerfile names (FROM,
+// COPY --from, RUN --mount=from).
 func dependencies(plans []*frontend.BuildPlan) [][]int {
 	byTag := map[string]int{}
 	for i, p := range plans {
@@ -272,13 +273,9 @@ func dependencies(plans []*frontend.BuildPlan) [][]int {
 	}
 	deps := make([][]int, len(plans))
 	for i, p := range plans {
-		df, err := frontend.ReadDockerfile(p)
+		images, err := p.Images()
 		if err != nil {
 			continue // Build reports it
-		}
-		images, err := df.BaseImages(p.BuildArgs)
-		if err != nil {
-			continue
 		}
 		for _, img := range images {
 			if j, ok := byTag[frontend.ExpandReferenceWithTag(img)]; ok && j != i {
@@ -289,17 +286,13 @@ func dependencies(plans []*frontend.BuildPlan) [][]int {
 	return deps
 }
 
-// registryHosts are the registries the plans' FROM images live on, which --cert-file CAs apply to.
+// registryHosts are the registries the images the plans' Dockerfiles name live on, which --cert-file CAs apply to.
 func registryHosts(plans []*frontend.BuildPlan) []string {
 	var hosts []string
 	for _, plan := range plans {
-		df, err := frontend.ReadDockerfile(plan)
+		images, err := plan.Images()
 		if err != nil {
 			continue // the build itself reports it
-		}
-		images, err := df.BaseImages(plan.BuildArgs)
-		if err != nil {
-			continue
 		}
 		for _, img := range images {
 			if named, err := reference.ParseNormalizedNamed(img); err == nil {
