@@ -74,6 +74,11 @@ func (b *Builder) Run(ctx context.Context, req Request) error {
 			return err
 		}
 		b.opts.Registry.CAHosts = append(b.opts.Registry.CAHosts, registryHosts(plans)...)
+		for i, plan := range plans {
+			if releases[i] != "" { // a release tag is made from the cache's entry
+				b.needed[plan] = true
+			}
+		}
 		var err error
 		if results, err = b.buildAll(ctx, plans); err != nil {
 			return err
@@ -219,6 +224,11 @@ func (b *Builder) buildAll(ctx context.Context, plans []*frontend.BuildPlan) ([]
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	deps := dependencies(plans)
+	for _, ds := range deps {
+		for _, d := range ds {
+			b.needed[plans[d]] = true // its dependents read it from the cache
+		}
+	}
 	results := make([]*Result, len(plans))
 	errs := make([]error, len(plans))
 	done := make([]chan struct{}, len(plans))
