@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -32,7 +31,8 @@ const CacheStoreName = "linuxkit-cache"
 // Options configure a Builder.
 type Options struct {
 	Force        bool // build even when the cache has the image
-	Pull         bool // before building a platform the cache lacks, try to pull the package's tag
+	Pull         bool // pull the package's tag into the cache when the registry has a platform the cache lacks
+	Offline      bool // never look the package's tag up in its registry (--offline, LKPKG_OFFLINE)
 	Precache     bool // pull FROM images missing from the cache into it before building
 	Puller       *registry.Puller
 	IgnoreCached bool // never serve FROM images from the linuxkit cache
@@ -41,6 +41,7 @@ type Options struct {
 	Credentials  *registry.Credentials // logins for FROM pulls; nil pulls anonymously
 	SSH          session.Attachable    // the --ssh agents RUN --mount=type=ssh reaches (see SSHAgents); nil: none
 	SBOMScanner  string                // scanner image for SBOM attestations (--sbom-scanner); "": none
+	SBOMDefault  bool                  // SBOMScanner is the default: used only when its registry or a mirror has it
 	Progress     io.Writer             // BuildKit progress; nil shows none
 	ProgressMode string                // auto, plain, tty, quiet, rawjson
 	Log          io.Writer             // messages for the user
@@ -56,6 +57,13 @@ type Builder struct {
 
 	progressMu sync.Mutex // serialises labelled progress lines of concurrent packages
 
+	lookupMu    sync.Mutex
+	unreachable map[string]struct{}          // registry hosts a look-up could not reach, noted once
+	needed      map[*frontend.BuildPlan]bool // packages another package of the run names (pulled, not left remote)
+
+	scannerOnce sync.Once
+	scanner     string // the default SBOM scanner, once found obtainable
+
 	engineOnce sync.Once
 	engine     *executor.Engine
 	engineErr  error
@@ -66,7 +74,7 @@ func New(cache *snapshot.Cache, opts Options) *Builder {
 	if opts.Log == nil {
 		opts.Log = io.Discard
 	}
-	return &Builder{opts: opts, cache: cache}
+	return &Builder{opts: opts, cache: cache, unreachable: map[string]struct{}{}, needed: map[*frontend.BuildPlan]bool{}}
 }
 
 // Close stops the engine if it was started.
@@ -91,10 +99,12 @@ func (b *Builder) startEngine(ctx context.Context) (*executor.Engine, error) {
 type Result struct {
 	Built  []string // platforms built
 	Cached []string // platforms already in the cache
+	Remote []string // platforms found in the registry, neither built nor pulled
 	Index  ocispec.Descriptor
 }
 
-// Build builds the plan's platforms missing from the cache (all of them with Force), stores each as
+// Build builds the plan's platforms missing from the cache (all of them with Force) and not found in the registry
+// under the package's tag (see lookUp; those are pulled when the package must be in the cache), stores each as
 // <FullTag>-<arch> and merges them into the multi-arch index <FullTag>.
 func (b *Builder) Build(ctx context.Context, plan *frontend.BuildPlan) (*Result, error) {
 	tag := plan.Package.FullTag()
@@ -103,9 +113,6 @@ func (b *Builder) Build(ctx context.Context, plan *frontend.BuildPlan) (*Result,
 		return &Result{}, nil
 	}
 	res := &Result{}
-	if b.opts.Pull && !b.opts.Force {
-		b.tryPull(ctx, plan)
-	}
 	todo, cached, err := b.missing(plan)
 	if err != nil {
 		return nil, err
@@ -114,6 +121,9 @@ func (b *Builder) Build(ctx context.Context, plan *frontend.BuildPlan) (*Result,
 	if len(todo) == 0 {
 		fmt.Fprintf(b.opts.Log, "%s is in the cache; not building (use --force to rebuild)\n", plan.Package.Tag())
 		return res, nil
+	}
+	if todo, err = b.withRegistry(ctx, plan, todo, res); err != nil || len(todo) == 0 {
+		return res, err
 	}
 	if err := plan.ResolveHistory(); err != nil {
 		return nil, err
@@ -171,23 +181,6 @@ func (b *Builder) printDryRun(plan *frontend.BuildPlan, platforms []string) {
 	}
 }
 
-// tryPull fetches the package's tag into the cache when some platform is missing; any failure just means the
-// platforms get built, as with linuxkit's --pull.
-func (b *Builder) tryPull(ctx context.Context, plan *frontend.BuildPlan) {
-	tag := plan.Package.FullTag()
-	for _, pl := range plan.Platforms {
-		if ok, _ := b.cache.ImageInCache(tag, frontend.PlatformArch(pl)); ok {
-			continue
-		}
-		if _, err := b.opts.Puller.Pull(ctx, b.cache, tag, tag); err != nil {
-			fmt.Fprintf(b.opts.Log, "Not pulled (%v); building\n", err)
-		} else {
-			fmt.Fprintf(b.opts.Log, "Pulled %s into the cache\n", tag)
-		}
-		return
-	}
-}
-
 // buildPlatforms solves every platform concurrently in one engine and returns the per-platform manifests (and
 // attestations) to merge into the index, and the <FullTag>-<arch> entries to name with it.
 func (b *Builder) buildPlatforms(ctx context.Context, plan *frontend.BuildPlan, platforms []string) ([]ocispec.Descriptor, map[string]ocispec.Descriptor, error) {
@@ -226,14 +219,10 @@ func (b *Builder) buildPlatforms(ctx context.Context, plan *frontend.BuildPlan, 
 	return children, names, nil
 }
 
-// baseContexts maps the Dockerfile's FROM images found in the linuxkit cache to named contexts, so chained and
-// air-gapped builds never go to a registry for them.
+// baseContexts maps the images the Dockerfile names (FROM, COPY --from, RUN --mount=from) found in the linuxkit
+// cache to named contexts, so chained and air-gapped builds never go to a registry for them.
 func (b *Builder) baseContexts(ctx context.Context, plan *frontend.BuildPlan) (map[string]string, error) {
-	df, err := frontend.ReadDockerfile(plan)
-	if err != nil {
-		return nil, err
-	}
-	images, err := df.BaseImages(plan.BuildArgs)
+	images, err := plan.Images()
 	if err != nil {
 		return nil, err
 	}
@@ -257,12 +246,22 @@ func (b *Builder) baseContexts(ctx context.Context, plan *frontend.BuildPlan) (m
 		if err != nil {
 			return nil, err
 		}
-		contexts[img] = "oci-layout://" + CacheStoreName + "@" + desc.Digest.String()
+		contexts[contextName(img)] = "oci-layout://" + CacheStoreName + "@" + desc.Digest.String()
 	}
 	return contexts, nil
 }
 
-// precache pulls a FROM image the cache lacks into it (--precache-images), so BuildKit reads it from there.
+// contextName is the name BuildKit's Dockerfile frontend looks a stage's image up by among the named contexts:
+// the familiar form without ":latest", however the Dockerfile spells it.
+func contextName(img string) string {
+	named, err := reference.ParseNormalizedNamed(img)
+	if err != nil {
+		return img
+	}
+	return strings.TrimSuffix(reference.FamiliarString(reference.TagNameOnly(named)), ":latest")
+}
+
+// precache pulls an image the Dockerfile names and the cache lacks into it (--precache-images), so BuildKit reads it from there.
 func (b *Builder) precache(ctx context.Context, img string) error {
 	if !b.opts.Precache || img == "scratch" {
 		return nil
@@ -328,6 +327,7 @@ func (b *Builder) solve(ctx context.Context, engine *executor.Engine, plan *fron
 		imported <- importResult{descs, err}
 	}()
 	req := b.solveRequest(plan, platform, exportName, base, pw)
+	req.SBOMGenerator = b.sbomGenerator(ctx)
 	req.ProgressOutput = b.progressWriter(ctx)
 	_, solveErr := engine.Solve(ctx, req)
 	pw.CloseWithError(solveErr)

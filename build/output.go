@@ -21,6 +21,12 @@ type Output interface {
 	Close() error
 }
 
+// A CacheReader is an Output that reads a package's images from the linuxkit cache, so a package found in the
+// registry is pulled into the cache for it rather than left there.
+type CacheReader interface {
+	ReadsCache(plan *frontend.BuildPlan) bool
+}
+
 // A Preparer is an Output with checks to make before anything is built, so that a run that could not publish
 // fails before it spends time building.
 type Preparer interface {
@@ -40,6 +46,16 @@ func (m MultiOutput) Prepare(loader *frontend.Loader, plans []*frontend.BuildPla
 		}
 	}
 	return nil
+}
+
+// ReadsCache says whether any output reads plan's package from the cache.
+func (m MultiOutput) ReadsCache(plan *frontend.BuildPlan) bool {
+	for _, o := range m {
+		if r, ok := o.(CacheReader); ok && r.ReadsCache(plan) {
+			return true
+		}
+	}
+	return false
 }
 
 // Publish publishes plan's package to each output in turn.
@@ -107,6 +123,8 @@ func (o *StoreOutput) Publish(ctx context.Context, cache *snapshot.Cache, plan *
 
 func (o *StoreOutput) Close() error { return o.store.Close() }
 
+func (o *StoreOutput) ReadsCache(*frontend.BuildPlan) bool { return true }
+
 // DockerOutput loads each package into a Docker daemon: <FullTag>-<arch> per platform, the host's also as
 // <FullTag>, as linuxkit's --docker does.
 type DockerOutput struct {
@@ -146,3 +164,5 @@ func (o *DockerOutput) Publish(ctx context.Context, cache *snapshot.Cache, plan 
 }
 
 func (o *DockerOutput) Close() error { return nil }
+
+func (o *DockerOutput) ReadsCache(*frontend.BuildPlan) bool { return true }

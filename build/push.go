@@ -104,6 +104,9 @@ func (o *PushOutput) Publish(ctx context.Context, cache *snapshot.Cache, plan *f
 
 func (o *PushOutput) Close() error { return nil }
 
+// ReadsCache is true for a package with a release tag, which is made from the cache's entry.
+func (o *PushOutput) ReadsCache(plan *frontend.BuildPlan) bool { return o.releases[plan.Package] != "" }
+
 // sign signs what ref names in the registry once it is pushed, unless signing is off for the package, and returns
 // the digest signed. Digests already signed with the key are left alone, so re-pushing an unchanged package adds
 // no signature. With onlyDigests, ref is signed only if it names one of them (a release tag that already existed

@@ -8,8 +8,6 @@ import (
 	"github.com/distribution/reference"
 
 	"github.com/lkpkg/lkpkg/frontend"
-	"github.com/lkpkg/lkpkg/registry"
-	"github.com/lkpkg/lkpkg/snapshot"
 )
 
 // Request is one `pkg build` invocation over several package directories.
@@ -41,6 +39,11 @@ func (b *Builder) Run(ctx context.Context, req Request) error {
 			return err
 		}
 		b.opts.Registry.CAHosts = append(b.opts.Registry.CAHosts, registryHosts(plans)...)
+		for _, plan := range plans {
+			if req.Outputs.ReadsCache(plan) {
+				b.needed[plan] = true
+			}
+		}
 		if results, err = b.buildAll(ctx, plans); err != nil {
 			return err
 		}
@@ -110,6 +113,11 @@ func (b *Builder) buildAll(ctx context.Context, plans []*frontend.BuildPlan) ([]
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	deps := dependencies(plans)
+	for _, ds := range deps {
+		for _, d := range ds {
+			b.needed[plans[d]] = true // its dependents read it from the cache
+		}
+	}
 	results := make([]*Result, len(plans))
 	errs := make([]error, len(plans))
 	done := make([]chan struct{}, len(plans))
@@ -155,7 +163,8 @@ func (b *Builder) buildAll(ctx context.Context, plans []*frontend.BuildPlan) ([]
 	return results, nil
 }
 
-// dependencies lists, for each plan, the earlier-or-later plans whose image it is built FROM.
+// dependencies lists, for each plan, the earlier-or-later plans whose image its Dockerfile names (FROM,
+// COPY --from, RUN --mount=from).
 func dependencies(plans []*frontend.BuildPlan) [][]int {
 	byTag := map[string]int{}
 	for i, p := range plans {
@@ -163,13 +172,9 @@ func dependencies(plans []*frontend.BuildPlan) [][]int {
 	}
 	deps := make([][]int, len(plans))
 	for i, p := range plans {
-		df, err := frontend.ReadDockerfile(p)
+		images, err := p.Images()
 		if err != nil {
 			continue // Build reports it
-		}
-		images, err := df.BaseImages(p.BuildArgs)
-		if err != nil {
-			continue
 		}
 		for _, img := range images {
 			if j, ok := byTag[frontend.ExpandReferenceWithTag(img)]; ok && j != i {
@@ -180,17 +185,13 @@ func dependencies(plans []*frontend.BuildPlan) [][]int {
 	return deps
 }
 
-// registryHosts are the registries the plans' FROM images live on, which --cert-file CAs apply to.
+// registryHosts are the registries the images the plans' Dockerfiles name live on, which --cert-file CAs apply to.
 func registryHosts(plans []*frontend.BuildPlan) []string {
 	var hosts []string
 	for _, plan := range plans {
-		df, err := frontend.ReadDockerfile(plan)
+		images, err := plan.Images()
 		if err != nil {
 			continue // the build itself reports it
-		}
-		images, err := df.BaseImages(plan.BuildArgs)
-		if err != nil {
-			continue
 		}
 		for _, img := range images {
 			if named, err := reference.ParseNormalizedNamed(img); err == nil {

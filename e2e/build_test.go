@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -702,4 +703,99 @@ func TestBuildForeignArchWithoutEmulator(t *testing.T) {
 	if ls := mustLkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "cache", "ls"); strings.Contains(ls, "/noemu:") {
 		t.Errorf("a failed build left an entry:\n%s", ls)
 	}
+}
+
+// A build killed mid-RUN (SIGKILL: lkpkg can clean up nothing itself) leaves, once its watchdog has run and with
+// no later lkpkg run on the state dir, no mount under the state dir, no cgroup of its containers and a state dir
+// that `rm -rf` removes.
+func TestBuildKilledLeavesNoMountNoCgroup(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: cgroups and overlay mounts are root's")
+	}
+	e := newBuildEnv(t)
+	state, err := os.MkdirTemp("", "lkpkg-killed-state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.state, err = filepath.EvalSymlinks(state); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(state) })
+	e.pkg("pkg/killed", "image: killed\narches: [amd64, arm64]\n",
+		"FROM busybox:fixture\nRUN --mount=type=cache,target=/c echo started && sleep 600\n")
+	cmd, out := e.startBuildUntil("started", "pkg/killed")
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	containers := filepath.Join(e.state, "runtime", "containers")
+	var ids []string
+	waitFor(t, func() bool { ids = dirNames(containers); return len(ids) > 0 }, 30*time.Second)
+	if len(mountsUnder(t, e.state)) == 0 || len(cgroupDirs(t, ids)) == 0 {
+		t.Fatalf("a running RUN step has no mount under %s or no cgroup (%v): the test tests nothing", e.state, ids)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	// The watchdog notices lkpkg's end at once; what it removes takes it a moment.
+	var mounts, cgroups []string
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		mounts, cgroups = mountsUnder(t, e.state), cgroupDirs(t, ids)
+		if len(mounts)+len(cgroups) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("30 s after lkpkg was killed, still mounted: %v; cgroups left: %v; container states left: %v\n%s",
+				mounts, cgroups, dirNames(containers), tail(out.String(), 5))
+		}
+	}
+	if err := os.RemoveAll(e.state); err != nil {
+		t.Fatalf("rm -rf of the state dir of a killed build: %v", err)
+	}
+}
+
+// dirNames lists dir's entries; none when it does not exist.
+func dirNames(dir string) []string {
+	entries, _ := os.ReadDir(dir)
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// mountsUnder lists this mount namespace's mount points below dir.
+func mountsUnder(t *testing.T, dir string) []string {
+	t.Helper()
+	raw, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			out = append(out, f[4])
+		}
+	}
+	return out
+}
+
+// cgroupDirs lists the cgroup directories, in every hierarchy (v1 and the unified one), of the containers ids:
+// those named <id> under a directory named buildkit.
+func cgroupDirs(t *testing.T, ids []string) []string {
+	t.Helper()
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	var out []string
+	_ = filepath.WalkDir("/sys/fs/cgroup", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return nil
+		}
+		if want[d.Name()] && filepath.Base(filepath.Dir(p)) == "buildkit" {
+			out = append(out, p)
+			return filepath.SkipDir
+		}
+		return nil
+	})
+	return out
 }

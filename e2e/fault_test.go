@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -488,5 +490,126 @@ func TestSecondInterruptEndsAtOnce(t *testing.T) {
 	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
 	if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGINT {
 		t.Fatalf("lkpkg ended with %v, want killed by SIGINT:\n%s", err, tail(stderr.String(), 10))
+	}
+}
+
+// lossyProxy is a reverse proxy over a link that loses requests, in front of a registry that can be swapped. With
+// a seeded random source, of the requests it gets, dropPct have their connection reset (an upload's after part of
+// its body), errPct are answered 500 by the proxy itself, and of the answers forwarded with a body, cutPct are
+// cut off half way.
+type lossyProxy struct {
+	host                             string
+	dropPct, errPct, cutPct          int
+	mu                               sync.Mutex
+	rng                              *rand.Rand
+	target                           *httputil.ReverseProxy
+	requests, drops, errors500, cuts atomic.Int64
+}
+
+func newLossyProxy(t *testing.T, dropPct, errPct, cutPct int) *lossyProxy {
+	t.Helper()
+	p := &lossyProxy{dropPct: dropPct, errPct: errPct, cutPct: cutPct}
+	srv := httptest.NewServer(http.HandlerFunc(p.serve))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	t.Cleanup(srv.Close)
+	p.host = strings.TrimPrefix(srv.URL, "http://")
+	return p
+}
+
+// forwardTo sends what gets through to the plain-HTTP registry at target, with faults drawn from seed.
+func (p *lossyProxy) forwardTo(target string, seed uint64) {
+	u, _ := url.Parse("http://" + target)
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.ErrorLog = log.New(io.Discard, "", 0)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rng, p.target = rand.New(rand.NewPCG(seed, seed)), rp
+}
+
+func (p *lossyProxy) serve(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	roll, cut, partial, target := p.rng.IntN(100), p.rng.IntN(100) < p.cutPct, p.rng.Int64N(64<<10), p.target
+	p.mu.Unlock()
+	p.requests.Add(1)
+	switch {
+	case roll < p.dropPct:
+		p.drops.Add(1)
+		if r.Body != nil {
+			io.CopyN(io.Discard, r.Body, partial)
+		}
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.(*net.TCPConn).SetLinger(0) // RST
+			conn.Close()
+		}
+	case roll < p.dropPct+p.errPct:
+		p.errors500.Add(1)
+		http.Error(w, "internal error on the way", http.StatusInternalServerError)
+	case cut:
+		target.ServeHTTP(&cutWriter{ResponseWriter: w, cuts: &p.cuts}, r)
+	default:
+		target.ServeHTTP(w, r)
+	}
+}
+
+// cutWriter passes on the first half of a body whose length the answer declares, then fails: the reverse proxy
+// then aborts the answer, and the client reads a body cut short.
+type cutWriter struct {
+	http.ResponseWriter
+	cuts    *atomic.Int64
+	left    int64 // bytes still let through; set at WriteHeader
+	cutting bool
+}
+
+func (c *cutWriter) WriteHeader(code int) {
+	if n, err := strconv.ParseInt(c.Header().Get("Content-Length"), 10, 64); err == nil && n > 1 {
+		c.left, c.cutting = n/2, true
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *cutWriter) Write(b []byte) (int, error) {
+	if !c.cutting {
+		return c.ResponseWriter.Write(b)
+	}
+	if int64(len(b)) <= c.left {
+		c.left -= int64(len(b))
+		return c.ResponseWriter.Write(b)
+	}
+	n, _ := c.ResponseWriter.Write(b[:c.left])
+	http.NewResponseController(c.ResponseWriter).Flush()
+	c.cuts.Add(1)
+	return n, errors.New("cut on the way")
+}
+
+// Over a link that drops a fifth of the requests and answers a tenth with 500 (and cuts some answers short),
+// every push of a two-arch package to the distribution registry completes, the registry holding exactly the
+// cache's index, manifests and blobs (digests and sizes checked). Six pushes, each to a fresh registry with its
+// own seed, so that each sends everything.
+func TestPushOverLossyLinkCompletes(t *testing.T) {
+	proxy := newLossyProxy(t, 20, 10, 20)
+	e, tag := faultPkg(t, proxy.host)
+	for i := range 6 {
+		d := newDistRegistry(t, distOptions{plainHTTP: true})
+		proxy.forwardTo(d.host, uint64(i+1))
+		before := proxy.requests.Load()
+		r := e.pushVia(t, proxy.host, 3*time.Minute)
+		if r.code != 0 {
+			t.Fatalf("push %d over a lossy link: exit %d\n%s", i+1, r.code, tail(r.stderr, 20))
+		}
+		reg := &pushRegistry{host: d.host}
+		samePush(t, e, reg, proxy.host, tag)
+		direct := strings.Replace(tag, proxy.host, d.host, 1)
+		for _, arch := range []string{"amd64", "arm64"} {
+			if got, want := reg.digest(t, direct+"-"+arch), e.manifestDigest(tag, arch); got != want {
+				t.Errorf("push %d: arch tag %s-%s is %q, the cache's manifest %s", i+1, direct, arch, got, want)
+			}
+		}
+		t.Logf("push %d: %d requests, %d retry notices", i+1, proxy.requests.Load()-before,
+			strings.Count(r.stderr, "retrying"))
+	}
+	t.Logf("in all: %d requests, %d dropped, %d answered 500, %d answers cut", proxy.requests.Load(),
+		proxy.drops.Load(), proxy.errors500.Load(), proxy.cuts.Load())
+	if proxy.drops.Load() == 0 || proxy.errors500.Load() == 0 || proxy.cuts.Load() == 0 {
+		t.Fatal("some fault never happened: the test tested less than it says")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -62,7 +63,15 @@ type result struct {
 // lkpkg runs the binary in dir with extra environment entries.
 func lkpkg(t testing.TB, dir string, env []string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(lkpkgBin, args...)
+	return lkpkgWrapped(t, nil, dir, env, args...)
+}
+
+// lkpkgWrapped runs the binary under the command wrap (such as `unshare --net --`), in dir with extra
+// environment entries.
+func lkpkgWrapped(t testing.TB, wrap []string, dir string, env []string, args ...string) result {
+	t.Helper()
+	argv := append(append(slices.Clone(wrap), lkpkgBin), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = append(testEnv(), env...)
 	var stdout, stderr bytes.Buffer

@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -34,8 +36,17 @@ func authRegistry(t *testing.T) string {
 // authRegistryWithStop is authRegistry plus a function that takes the registry off the network.
 func authRegistryWithStop(t *testing.T) (string, func()) {
 	t.Helper()
+	host, _, stop := countingAuthRegistry(t)
+	return host, stop
+}
+
+// countingAuthRegistry is authRegistryWithStop that also counts the requests that reach it.
+func countingAuthRegistry(t *testing.T) (string, *atomic.Int64, func()) {
+	t.Helper()
 	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	var requests atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
 		if u, p, ok := r.BasicAuth(); !ok || u != regUser || p != regPass {
 			w.Header().Set("WWW-Authenticate", `Basic realm="lkpkg-test"`)
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
@@ -68,7 +79,7 @@ func authRegistryWithStop(t *testing.T) (string, func()) {
 	if err := remote.WriteIndex(ref, idx, remote.WithAuth(&authn.Basic{Username: regUser, Password: regPass})); err != nil {
 		t.Fatal(err)
 	}
-	return host, srv.Close
+	return host, &requests, srv.Close
 }
 
 func TestBuildFromRegistryWithAuth(t *testing.T) {
@@ -184,7 +195,7 @@ func TestBuildPullsInsteadOfBuilding(t *testing.T) {
 	fresh := newBuildEnv(t)
 	fresh.repo = built.repo
 	r := fresh.mustBuild(nil, "--pull", "--registry-creds", creds, "pkg/p")
-	if !strings.Contains(r.stderr, "Pulled "+tag) || strings.Contains(r.stderr, "RUN uname") {
+	if !strings.Contains(r.stderr, "found on registry; pulled into the cache") || strings.Contains(r.stderr, "RUN uname") {
 		t.Fatalf("--pull built instead of pulling:\n%s", tail(r.stderr, 15))
 	}
 	if got := fresh.file(tag, "arm64", "arch"); got != "aarch64\n" {
@@ -194,7 +205,7 @@ func TestBuildPullsInsteadOfBuilding(t *testing.T) {
 	built.repo.Write("pkg/p/new", "x")
 	built.repo.Commit()
 	r = fresh.mustBuild(nil, "--pull", "--registry-creds", creds, "pkg/p")
-	if !strings.Contains(r.stderr, "Not pulled") || !strings.Contains(r.stderr, "Building") {
+	if strings.Contains(r.stderr, "found on registry") || !strings.Contains(r.stderr, "Building") {
 		t.Fatalf("a tag missing from the registry was not built:\n%s", tail(r.stderr, 15))
 	}
 }
@@ -273,4 +284,97 @@ func TestBuildAndPullFromMirror(t *testing.T) {
 	if bad.code == 0 || !strings.Contains(bad.stderr, "want [<registry>=]http(s)://") {
 		t.Errorf("a mirror without a scheme: exit %d\n%s", bad.code, tail(bad.stderr, 5))
 	}
+}
+
+// publish pushes the package index tag names in e's cache to its registry with an independent client
+// (go-containerregistry), as another machine's push would.
+func publish(t *testing.T, e *buildEnv, tag string) { publishAs(t, e, tag, tag) }
+
+// publishAs pushes the index tag names in e's cache as to.
+func publishAs(t *testing.T, e *buildEnv, tag, to string) {
+	t.Helper()
+	lp, err := layout.FromPath(e.cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := lp.ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkgIdx, err := idx.ImageIndex(rootDigest(t, e, tag))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := name.ParseReference(to, name.Insecure)
+	if err := remote.WriteIndex(ref, pkgIdx, remote.WithAuth(&authn.Basic{Username: regUser, Password: regPass})); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// As linuxkit does, a tag the cache lacks is looked up in its registry: found there, it is not built (and not
+// pulled unless --pull); a registry that cannot be reached costs one line and the package is built; --offline
+// (or LKPKG_OFFLINE=1) sends no request at all.
+func TestBuildLooksUpRegistry(t *testing.T) {
+	host, requests, stop := countingAuthRegistry(t)
+	creds := []string{"--registry-creds", host + "=" + regUser + ":" + regPass}
+	built := newBuildEnv(t)
+	built.pkg("pkg/p", "image: p\norg: "+host+"/lk\narches: [amd64, arm64]\n", "FROM busybox:fixture\nRUN uname -m > /arch\n")
+	built.mustBuild(nil, "pkg/p")
+	tag := built.tag("pkg/p")
+	publish(t, built, tag)
+
+	fresh := newBuildEnv(t)
+	fresh.repo = built.repo
+	r := fresh.mustBuild(nil, append(creds, "pkg/p")...)
+	if !strings.Contains(r.stderr, "found on registry for [linux/amd64 linux/arm64]; not building") || strings.Contains(r.stderr, "RUN uname") {
+		t.Fatalf("a tag in the registry was built:\n%s", tail(r.stderr, 15))
+	}
+	if r := lkpkg(t, fresh.repo.Dir, nil, "--cache", fresh.cache, "cache", "ls"); strings.Contains(r.stdout, tag) {
+		t.Fatalf("found on registry without --pull must leave the cache alone:\n%s", r.stdout)
+	}
+	r = fresh.mustBuild(nil, append(creds, "--pull", "pkg/p")...)
+	if !strings.Contains(r.stderr, "found on registry; pulled into the cache") || strings.Contains(r.stderr, "RUN uname") {
+		t.Fatalf("--pull did not pull:\n%s", tail(r.stderr, 15))
+	}
+	if got := fresh.file(tag, "arm64", "arch"); got != "aarch64\n" {
+		t.Errorf("pulled arm64 image: %q", got)
+	}
+
+	// A dirty tag is never looked up.
+	before := requests.Load()
+	built.repo.Write("pkg/p/dirty", "x")
+	dirty := newBuildEnv(t)
+	dirty.repo = built.repo
+	dirty.mustBuild(nil, append(creds, "pkg/p")...)
+	if n := requests.Load() - before; n != 0 {
+		t.Errorf("building a dirty tag sent %d requests to the registry", n)
+	}
+	built.repo.Commit()
+
+	// --offline and LKPKG_OFFLINE=1: built, and not one request reaches the registry.
+	for _, how := range []struct {
+		env  []string
+		args []string
+	}{{nil, []string{"--offline"}}, {[]string{"LKPKG_OFFLINE=1"}, nil}} {
+		off := newBuildEnv(t)
+		off.repo = built.repo
+		off.repo.Write("pkg/p/new", strings.Join(how.env, "")+strings.Join(how.args, ""))
+		off.repo.Commit()
+		before := requests.Load()
+		r := off.mustBuild(how.env, append(append(creds, how.args...), "pkg/p")...)
+		if n := requests.Load() - before; n != 0 || !strings.Contains(r.stderr, "Building") {
+			t.Errorf("%v %v: %d requests reached the registry (want 0), built: %v", how.env, how.args, n, strings.Contains(r.stderr, "Building"))
+		}
+	}
+
+	// The registry gone: one line says so, the package is built.
+	stop()
+	gone := newBuildEnv(t)
+	gone.repo = built.repo
+	start := time.Now()
+	r = gone.mustBuild(nil, append(creds, "pkg/p")...)
+	if strings.Count(r.stderr, "Registry not reachable") != 1 || !strings.Contains(r.stderr, "Building") {
+		t.Fatalf("with the registry stopped, want one note and a build:\n%s", tail(r.stderr, 15))
+	}
+	t.Logf("build with the registry stopped took %s", time.Since(start))
 }

@@ -143,3 +143,35 @@ func (e *buildEnv) indexAttestations(tag string) (images, sboms map[string]strin
 	}
 	return images, sboms
 }
+
+// With no --sbom-scanner, linuxkit's default scanner (docker/buildkit-syft-scanner:stable-1) is used when it can
+// be had, here through a --mirror for docker.io; when it cannot (no mirror: Docker Hub is out of reach), or with
+// --offline, the build goes on without an SBOM and says so in one line.
+func TestBuildDefaultSBOMScanner(t *testing.T) {
+	host := authRegistry(t)
+	creds := []string{"--registry-creds", host + "=" + regUser + ":" + regPass}
+	e := newBuildEnv(t)
+	e.pkg("pkg/scanner", "image: scanner\narches: [amd64]\n",
+		"FROM busybox:fixture\nCOPY --chmod=755 scan /scan\nCMD [\"/scan\"]\n", "scan", sbomScanner)
+	e.mustBuild(nil, "--offline", "pkg/scanner")
+	publishAs(t, e, e.tag("pkg/scanner"), host+"/docker/buildkit-syft-scanner:stable-1")
+
+	e.pkg("pkg/app", "image: app\narches: [amd64]\n", "FROM busybox:fixture\nRUN echo \"hello from $(uname -m)\" > /etc/hello\n")
+	r := e.mustBuild(nil, append(creds, "--mirror", "docker.io=http://"+host, "pkg/app")...)
+	images, sboms := e.indexAttestations(e.tag("pkg/app"))
+	if got := sboms[images["amd64"]]; got != "hello from x86_64" {
+		t.Fatalf("the default scanner through the mirror: SBOM %q (all %v)\n%s", got, sboms, tail(r.stderr, 10))
+	}
+
+	for _, args := range [][]string{{}, {"--offline"}} {
+		e.repo.Write("pkg/app/more", strings.Join(args, ""))
+		e.repo.Commit()
+		r := e.mustBuild(nil, append(args, "pkg/app")...)
+		if n := strings.Count(r.stderr, "No SBOM:"); n != 1 {
+			t.Errorf("%v: want one line saying there is no SBOM, got %d:\n%s", args, n, tail(r.stderr, 10))
+		}
+		if _, sboms := e.indexAttestations(e.tag("pkg/app")); len(sboms) != 0 {
+			t.Errorf("%v: SBOMs attached without a scanner: %v", args, sboms)
+		}
+	}
+}

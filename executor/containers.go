@@ -133,7 +133,11 @@ func (x *containerExecutor) Run(ctx context.Context, id string, root bkexecutor.
 			}
 		}()
 	}
-	unwatch, err := x.watchdog.watch(id)
+	cgroupsPath := "" // rootless: cgroups are not lkpkg's to manage
+	if spec.Linux != nil && !x.rootless {
+		cgroupsPath = spec.Linux.CgroupsPath
+	}
+	unwatch, err := x.watchdog.watch(id, cgroupsPath)
 	if err != nil {
 		return nil, err
 	}

@@ -25,7 +25,7 @@ func RuntimeMain() bool {
 		ociruntime.Init() // never returns
 	}
 	if root := os.Getenv(watchdogEnv); root != "" {
-		os.Exit(runWatchdog(root))
+		os.Exit(runWatchdog(root, os.Getenv(watchdogStateEnv)))
 	}
 	if filepath.Base(os.Args[0]) != runtimeName {
 		return false

@@ -2,33 +2,45 @@ package executor
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/lkpkg/lkpkg/executor/ociruntime"
 )
 
 // watchdogEnv, in the environment of a re-executed lkpkg, makes it the watchdog of the containers whose state is
-// under its value (see runWatchdog).
-const watchdogEnv = "_LKPKG_CONTAINER_WATCHDOG"
+// under its value (see runWatchdog); watchdogStateEnv names the state dir whose mounts it detaches.
+const (
+	watchdogEnv      = "_LKPKG_CONTAINER_WATCHDOG"
+	watchdogStateEnv = "_LKPKG_CONTAINER_WATCHDOG_STATE"
+)
 
 // watchdog takes RUN steps' containers down when lkpkg dies without doing it itself (SIGKILL, a crash). lkpkg
 // runs them in its own process, so no runtime process outlives it to do that job, and a parent-death signal
 // cannot be set on a container's init from outside. The watchdog is a child process reading a pipe from lkpkg:
-// a line "+<id>" as each container starts, "-<id>" when it is gone. End of file means lkpkg has exited, and
-// every container still listed is killed and removed. One watchdog serves a whole engine.
+// a line "+<id> <cgroupsPath>" as each container starts, "-<id>" when it is gone, "." when lkpkg closes the
+// engine itself. End
+// of file without "." means lkpkg died: every container still listed is killed and removed with its cgroup, and
+// the mounts left under the state dir (root filesystems, cache mounts, containerd's temporary mounts) are
+// detached, so that nothing stays mounted until a later run. One watchdog serves a whole engine.
 type watchdog struct {
-	once sync.Once
-	err  error
-	mu   sync.Mutex
-	w    *os.File
-	cmd  *exec.Cmd
-	root string
+	once     sync.Once
+	err      error
+	mu       sync.Mutex
+	w        *os.File
+	cmd      *exec.Cmd
+	root     string // the containers' state
+	stateDir string // the engine's state dir, whose mounts are the engine's alone
 }
 
 func (d *watchdog) start() error {
@@ -45,7 +57,7 @@ func (d *watchdog) start() error {
 			return
 		}
 		cmd := exec.Command(exe)
-		cmd.Env = append(os.Environ(), watchdogEnv+"="+d.root)
+		cmd.Env = append(os.Environ(), watchdogEnv+"="+d.root, watchdogStateEnv+"="+d.stateDir)
 		cmd.Stdin = r
 		// Its own process group: a Ctrl-C to lkpkg must not end the watchdog before lkpkg has stopped.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -59,12 +71,13 @@ func (d *watchdog) start() error {
 	return d.err
 }
 
-// watch lists container id with the watchdog until the returned function is called.
-func (d *watchdog) watch(id string) (func(), error) {
+// watch lists container id, whose cgroup is cgroupsPath ("" for none), with the watchdog until the returned
+// function is called.
+func (d *watchdog) watch(id, cgroupsPath string) (func(), error) {
 	if err := d.start(); err != nil {
 		return nil, err
 	}
-	if err := d.send("+" + id); err != nil {
+	if err := d.send("+" + id + " " + cgroupsPath); err != nil {
 		return nil, err
 	}
 	return func() { _ = d.send("-" + id) }, nil
@@ -82,6 +95,7 @@ func (d *watchdog) send(line string) error {
 
 // close ends the watchdog once lkpkg has removed its containers itself.
 func (d *watchdog) close() error {
+	_ = d.send(".")
 	d.mu.Lock()
 	w, cmd := d.w, d.cmd
 	d.w = nil
@@ -94,28 +108,76 @@ func (d *watchdog) close() error {
 }
 
 // runWatchdog is the watchdog process: it follows the list on stdin and, at its end, removes every container
-// still on it. It ignores the signals a terminal sends, so that only the end of the list ends it.
-func runWatchdog(root string) int {
+// still on it and, unless lkpkg said it closes the engine itself, detaches the mounts under stateDir. It ignores
+// the signals a terminal sends, so that only the end of the list ends it.
+func runWatchdog(root, stateDir string) int {
 	signalIgnore()
-	live := map[string]bool{}
+	live := map[string]string{} // id → cgroupsPath
+	closed := false
 	lines := bufio.NewScanner(os.Stdin)
 	for lines.Scan() {
 		line := lines.Text()
 		switch {
 		case strings.HasPrefix(line, "+"):
-			live[line[1:]] = true
+			id, cgroupsPath, _ := strings.Cut(line[1:], " ")
+			live[id] = cgroupsPath
 		case strings.HasPrefix(line, "-"):
 			delete(live, line[1:])
+		case line == ".":
+			closed = true
 		}
 	}
 	status := 0
-	for id := range live {
+	for id, cgroupsPath := range live {
 		if err := ociruntime.Remove(root, id); err != nil {
 			fmt.Fprintf(os.Stderr, "lkpkg: removing container %s left by a killed lkpkg: %v\n", id, err)
 			status = 1
 		}
+		// Remove finds the cgroup in the container's state, which lkpkg may have died before writing.
+		if cgroupsPath == "" {
+			continue
+		}
+		if err := ociruntime.RemoveCgroup(cgroupsPath); err != nil {
+			fmt.Fprintf(os.Stderr, "lkpkg: removing cgroup %s left by a killed lkpkg: %v\n", cgroupsPath, err)
+			status = 1
+		}
+	}
+	if !closed && stateDir != "" {
+		if err := unmountAfterDeath(stateDir); err != nil {
+			fmt.Fprintf(os.Stderr, "lkpkg: %v\n", err)
+			status = 1
+		}
 	}
 	return status
+}
+
+// lockWaitAfterDeath is how long the watchdog tries for the state lock of an lkpkg that died: the kernel releases
+// it as it closes the dead process's files, the pipe the watchdog reads among them.
+const lockWaitAfterDeath = 5 * time.Second
+
+// unmountAfterDeath detaches the mounts a dead lkpkg left under stateDir, as the next engine there would. It does
+// so only under the state lock: should another lkpkg have taken the state dir already, those mounts are its own
+// (it cleaned up the dead one's when it started).
+func unmountAfterDeath(stateDir string) error {
+	lock, err := os.OpenFile(filepath.Join(stateDir, lockFileName), os.O_RDWR, 0)
+	if err != nil {
+		return nil // no lock file: no engine ever ran there
+	}
+	defer lock.Close()
+	for deadline := time.Now().Add(lockWaitAfterDeath); ; time.Sleep(20 * time.Millisecond) {
+		err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) || time.Now().After(deadline) {
+			return nil
+		}
+	}
+	if err := unmountStale(stateDir); err != nil {
+		return err
+	}
+	removeTempMountDirs(stateDir)
+	return nil
 }
 
 func signalIgnore() {

@@ -49,7 +49,7 @@ func newWorkerSet(ctx context.Context, opts Options, gate *networkGate) (*worker
 	if err != nil {
 		return nil, err
 	}
-	ws := &workerSet{controller: &worker.Controller{}, watchdog: &watchdog{root: containersDir(runtimePath)}}
+	ws := &workerSet{controller: &worker.Controller{}, watchdog: &watchdog{root: containersDir(runtimePath), stateDir: stateDir}}
 	if ws.sessions, err = session.NewManager(); err != nil {
 		return nil, err
 	}

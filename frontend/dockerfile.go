@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -40,9 +41,12 @@ func ReadDockerfile(plan *BuildPlan) (*Dockerfile, error) {
 	return &Dockerfile{Path: p, Data: data}, nil
 }
 
-// BaseImages lists the images the stages start FROM, after expanding ARGs with buildArgs, in order and without
-// duplicates; `scratch` and names of earlier stages are left out. Each is returned as written (expanded).
-func (d *Dockerfile) BaseImages(buildArgs map[string]string) ([]string, error) {
+// Images lists every image the Dockerfile names, after expanding ARGs with buildArgs, in order of appearance and
+// without duplicates: the images stages start FROM, and those BuildKit turns into implicit stages, named by
+// `COPY --from=<image>` and `RUN --mount=from=<image>` (bind and cache mounts). `scratch` and the names of stages
+// are left out (a FROM may only name an earlier stage; --from may name any). Each is returned as written
+// (expanded).
+func (d *Dockerfile) Images(buildArgs map[string]string) ([]string, error) {
 	res, err := parser.Parse(bytes.NewReader(d.Data))
 	if err != nil {
 		return nil, d.located(err)
@@ -53,24 +57,63 @@ func (d *Dockerfile) BaseImages(buildArgs map[string]string) ([]string, error) {
 	}
 	env := globalArgs(metaArgs, buildArgs)
 	lex := shell.NewLex(res.EscapeToken)
-	stageNames := map[string]bool{}
+	allStages := map[string]bool{}
+	for _, st := range stages {
+		if st.Name != "" {
+			allStages[strings.ToLower(st.Name)] = true
+		}
+	}
+	earlier := map[string]bool{}
 	var images []string
 	for _, st := range stages {
 		name, _, err := lex.ProcessWord(st.BaseName, shell.EnvsFromSlice(env))
 		if err != nil {
-			return nil, fmt.Errorf("%s: FROM %s: %w", d.Path, st.BaseName, err)
+			return nil, fmt.Errorf("%s:%d: FROM %s: %w", d.Path, line(st.Location), st.BaseName, err)
 		}
 		if name == "" {
-			return nil, fmt.Errorf("%s: FROM %s expands to an empty name: set the build arg it uses", d.Path, st.BaseName)
+			return nil, fmt.Errorf("%s:%d: FROM %s expands to an empty name: set the build arg it uses", d.Path, line(st.Location), st.BaseName)
 		}
-		if !stageNames[strings.ToLower(name)] && name != "scratch" {
+		if !earlier[strings.ToLower(name)] && name != "scratch" {
 			images = appendUnique(images, name)
 		}
 		if st.Name != "" {
-			stageNames[strings.ToLower(st.Name)] = true
+			earlier[strings.ToLower(st.Name)] = true
+		}
+		for _, from := range implicitStages(st.Commands) {
+			if !allStages[strings.ToLower(from)] && from != "scratch" {
+				images = appendUnique(images, from)
+			}
 		}
 	}
 	return images, nil
+}
+
+// implicitStages are the --from values of a stage's COPY and RUN --mount that are not stage indexes: BuildKit
+// refuses variables in them, so they are taken as written.
+func implicitStages(cmds []instructions.Command) []string {
+	var from []string
+	for _, cmd := range cmds {
+		switch c := cmd.(type) {
+		case *instructions.CopyCommand:
+			if _, err := strconv.Atoi(c.From); c.From != "" && err != nil {
+				from = append(from, c.From)
+			}
+		case *instructions.RunCommand:
+			for _, m := range instructions.GetMounts(c) {
+				if m.From != "" {
+					from = append(from, m.From)
+				}
+			}
+		}
+	}
+	return from
+}
+
+func line(locs []parser.Range) int {
+	if len(locs) == 0 {
+		return 1
+	}
+	return locs[0].Start.Line
 }
 
 // lineInMessageRE is the "dockerfile parse error on line N: " BuildKit's parser starts its messages with.

@@ -17,7 +17,7 @@ func dockerfilePlan(t *testing.T, content string) *BuildPlan {
 	return &BuildPlan{ContextDir: dir, Dockerfile: "Dockerfile"}
 }
 
-func TestBaseImages(t *testing.T) {
+func TestImages(t *testing.T) {
 	for _, tc := range []struct {
 		name, dockerfile string
 		args             map[string]string
@@ -29,6 +29,14 @@ func TestBaseImages(t *testing.T) {
 		{"build arg overrides ARG", "ARG IMAGE=alpine:3\nFROM $IMAGE\n", map[string]string{"IMAGE": "busybox:fixture"}, []string{"busybox:fixture"}},
 		{"undeclared build arg is invisible to FROM", "ARG X=a\nFROM ${X}${Y}:1\n", map[string]string{"Y": "b"}, []string{"a:1"}},
 		{"FROM --platform", "FROM --platform=linux/amd64 linuxkit/foo:h AS x\nFROM scratch\n", nil, []string{"linuxkit/foo:h"}},
+		{"COPY --from image", "FROM scratch\nCOPY --from=busybox:fixture /etc/passwd /\n", nil, []string{"busybox:fixture"}},
+		{"COPY --from stage, index and later stage", "FROM busybox:fixture AS a\nFROM scratch\nCOPY --from=a / /\nCOPY --from=0 / /\nCOPY --from=LATER / /\nFROM alpine:3 AS later\n", nil, []string{"busybox:fixture", "alpine:3"}},
+		{"RUN --mount from image", "FROM busybox:fixture\nRUN --mount=type=bind,from=linuxkit/tools:abc,target=/t --mount=type=cache,target=/c,from=cachesrc:1 true\n", nil, []string{"busybox:fixture", "linuxkit/tools:abc", "cachesrc:1"}},
+		{"RUN --mount from stage, tmpfs and secret", "FROM busybox:fixture AS b\nRUN --mount=type=bind,from=b,target=/t --mount=type=tmpfs,target=/x --mount=type=secret,id=s true\n", nil, []string{"busybox:fixture"}},
+		{"image only in a later stage", "FROM scratch AS one\nFROM scratch\nCOPY --from=one / /\nFROM other:2\nCOPY --from=third:3 / /\n", nil, []string{"other:2", "third:3"}},
+		{"FROM an ARG in a later stage", "ARG BASE=busybox:fixture\nFROM scratch AS x\nFROM ${BASE} AS y\nCOPY --from=x / /\n", nil, []string{"busybox:fixture"}},
+		{"COPY --from scratch", "FROM busybox:fixture\nCOPY --from=scratch / /\n", nil, []string{"busybox:fixture"}},
+		{"duplicates across kinds", "FROM a:1\nCOPY --from=a:1 / /\nRUN --mount=from=a:1,target=/m true\n", nil, []string{"a:1"}},
 		{"digest pinned", "FROM busybox@sha256:" + strings.Repeat("a", 64) + "\n", nil, []string{"busybox@sha256:" + strings.Repeat("a", 64)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -36,7 +44,7 @@ func TestBaseImages(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := df.BaseImages(tc.args)
+			got, err := df.Images(tc.args)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -58,7 +66,7 @@ func TestDockerfileErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			df, err := ReadDockerfile(dockerfilePlan(t, tc.dockerfile))
 			if err == nil {
-				_, err = df.BaseImages(nil)
+				_, err = df.Images(nil)
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want %q", err, tc.want)

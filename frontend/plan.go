@@ -55,6 +55,25 @@ type BuildPlan struct {
 	history     func() error // fills GOPKGVERSION and SourceDateEpoch from git; nil when nothing is left to ask
 	historyOnce sync.Once
 	historyErr  error
+
+	imagesOnce sync.Once
+	images     []string
+	imagesErr  error
+}
+
+// Images are the images the plan's Dockerfile names (Dockerfile.Images with the plan's build args), read and
+// parsed once however often it is called. Call it after ResolveHistory for a package that is built: its FROM
+// lines may use the build args that fills in.
+func (plan *BuildPlan) Images() ([]string, error) {
+	plan.imagesOnce.Do(func() {
+		df, err := ReadDockerfile(plan)
+		if err != nil {
+			plan.imagesErr = err
+			return
+		}
+		plan.images, plan.imagesErr = df.Images(plan.BuildArgs)
+	})
+	return plan.images, plan.imagesErr
 }
 
 // ResolveHistory fills what needs the git history of the package: the automatic GOPKGVERSION (unless a build arg

@@ -13,7 +13,6 @@ import (
 
 	"github.com/docker/distribution/registry/api/errcode"
 	"go.podman.io/image/v5/docker"
-	"go.podman.io/image/v5/types"
 )
 
 func TestRetryableCopy(t *testing.T) {
@@ -42,9 +41,10 @@ func TestRetryableCopy(t *testing.T) {
 	}
 }
 
-// A copy that keeps failing but commits a blob each time goes on past the attempts (it moves forward); one that
-// commits nothing stops after them, saying how often it failed; a failure that will not pass stops at once.
-func TestCopyAgainCountsFailuresWithoutProgress(t *testing.T) {
+// A blob or manifest that keeps failing while the registry answers (a lossy link) is tried again up to the
+// lossy bound; one failing while the registry answers nothing stops after the policy's attempts, saying how often
+// it failed; an answer in between starts that count again; a failure that will not pass stops at once.
+func TestPersistTellsALossyLinkFromADownRegistry(t *testing.T) {
 	reset := fmt.Errorf("writing blob: %w", &net.OpError{Op: "write", Err: syscall.ECONNRESET})
 	newPusher := func(notices *bytes.Buffer) *Pusher {
 		p := &Pusher{}
@@ -52,36 +52,57 @@ func TestCopyAgainCountsFailuresWithoutProgress(t *testing.T) {
 		p.retryNotices = notices
 		return p
 	}
-	t.Run("progress", func(t *testing.T) {
-		var notices bytes.Buffer
-		runs := 0
-		err := newPusher(&notices).copyAgain(context.Background(), "r/x@sha256:1", func(progress chan types.ProgressProperties) error {
-			if runs++; runs == 7 {
-				return nil
+	answering := func(context.Context) bool { return true }
+	silent := func(context.Context) bool { return false }
+	for _, tc := range []struct {
+		name      string
+		answers   func(context.Context) bool
+		failures  int // op fails this many times, then succeeds
+		wantRuns  int
+		wantError string
+	}{
+		{"lossy link, passes", answering, 11, 12, ""},
+		{"lossy link, never passes", answering, 100, 12, "failed 12 times in a row; giving up"},
+		{"down", silent, 100, 3, "failed 3 times in a row; giving up"},
+		{"down, then passes", silent, 2, 3, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var notices bytes.Buffer
+			runs := 0
+			err := newPusher(&notices).persist(context.Background(), "r/x@sha256:1", tc.answers, func() error {
+				if runs++; runs > tc.failures {
+					return nil
+				}
+				return reset
+			})
+			if runs != tc.wantRuns || (tc.wantError == "") != (err == nil) ||
+				(err != nil && !strings.Contains(err.Error(), tc.wantError)) {
+				t.Fatalf("%d runs, %v; want %d runs and error %q", runs, err, tc.wantRuns, tc.wantError)
 			}
-			progress <- types.ProgressProperties{Event: types.ProgressEventDone}
-			return reset
+			if n := strings.Count(notices.String(), "retrying in"); n != tc.wantRuns-1 {
+				t.Errorf("%d retry notices, want %d:\n%s", n, tc.wantRuns-1, notices.String())
+			}
 		})
-		if err != nil || runs != 7 {
-			t.Fatalf("a copy committing a blob per run: %d runs, %v; want 7 runs and success", runs, err)
-		}
-		if n := strings.Count(notices.String(), "retrying in"); n != 6 {
-			t.Errorf("%d retry notices, want 6:\n%s", n, notices.String())
-		}
-	})
-	t.Run("no progress", func(t *testing.T) {
+	}
+	t.Run("an answer starts the count again", func(t *testing.T) {
+		asks := 0
 		runs := 0
-		err := newPusher(&bytes.Buffer{}).copyAgain(context.Background(), "r/x@sha256:1", func(chan types.ProgressProperties) error {
-			runs++
-			return reset
-		})
-		if runs != 3 || err == nil || !strings.Contains(err.Error(), "failed 3 times in a row; giving up") {
-			t.Fatalf("%d runs, %v; want 3 runs and an error saying so", runs, err)
+		// Two silent failures, an answered one, two silent ones again: never three silent in a row.
+		err := newPusher(&bytes.Buffer{}).persist(context.Background(), "r/x@sha256:1",
+			func(context.Context) bool { asks++; return asks == 3 },
+			func() error {
+				if runs++; runs > 5 {
+					return nil
+				}
+				return reset
+			})
+		if err != nil || runs != 6 {
+			t.Fatalf("%d runs, %v; want 6 runs and success", runs, err)
 		}
 	})
 	t.Run("not retryable", func(t *testing.T) {
 		runs := 0
-		err := newPusher(&bytes.Buffer{}).copyAgain(context.Background(), "r/x@sha256:1", func(chan types.ProgressProperties) error {
+		err := newPusher(&bytes.Buffer{}).persist(context.Background(), "r/x@sha256:1", answering, func() error {
 			runs++
 			return errcode.ErrorCodeDenied.WithMessage("requested access to the resource is denied")
 		})

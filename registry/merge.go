@@ -13,7 +13,8 @@ import (
 //   - remote images of platforms the local index lacks are kept, after the local children;
 //   - an attestation (platform unknown/unknown, vnd.docker.reference.digest) is kept only when the manifest it
 //     describes is in the result, so the attestation of a replaced image goes with it;
-//   - children are unique by digest.
+//   - children are unique by digest, in snapshot.CanonicalOrder (so the merged index's digest does not depend on
+//     which machine pushed first).
 //
 // When the remote index already holds every local child, it is returned as it is and unchanged is true: there is
 // nothing to push. The result keeps the local index's fields (media type, annotations).
@@ -70,6 +71,7 @@ func MergeIndex(local, remote ocispec.Index) (merged ocispec.Index, unchanged bo
 		seen[d.Digest] = true
 		merged.Manifests = append(merged.Manifests, d)
 	}
+	merged.Manifests = snapshot.CanonicalOrder(merged.Manifests)
 	return merged, false
 }
 

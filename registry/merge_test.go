@@ -61,7 +61,7 @@ func TestMergeIndex(t *testing.T) {
 		{"rebuild of both arches replaces both", index(amd, arm), index(amdOld, armOld, amdOldAtt, armOldAtt, s390x),
 			[]string{"amd", "arm", "s390x"}, false},
 		{"variant is part of the platform", index(armV7), index(armV6, s390x),
-			[]string{"armv7", "armv6", "s390x"}, false},
+			[]string{"armv6", "armv7", "s390x"}, false}, // canonical order: by platform
 		{"same variant replaced", index(armV7), index(img("armv7-old", "linux", "arm", "v7")),
 			[]string{"armv7"}, false},
 		{"dangling remote attestation dropped", index(amd), index(arm, dangling),

@@ -106,8 +106,7 @@ func (p *Pusher) Push(ctx context.Context, cache *snapshot.Cache, cacheName stri
 		if err != nil {
 			return err
 		}
-		rootSent, err := p.copyToRegistry(ctx, cache, cacheName, root, byDigest)
-		if err != nil {
+		if err := p.copyToRegistry(ctx, cache, root, isIndex, byDigest); err != nil {
 			return err
 		}
 		if err := p.verifyTree(ctx, cache, ref.Context(), root, isIndex); err != nil {
@@ -115,7 +114,7 @@ func (p *Pusher) Push(ctx context.Context, cache *snapshot.Cache, cacheName stri
 		}
 		if _, isTag := ref.(name.Tag); isTag {
 			err = p.putManifest(ctx, dst, tagged)
-		} else if !rootSent {
+		} else {
 			err = p.putManifest(ctx, byDigest, tagged)
 		}
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -32,6 +33,11 @@ import (
 //
 // A Retry-After (seconds or an HTTP date) on a 429 or 50x is honoured, up to MaxRetryAfter: retryTransport holds
 // every later request to that registry until then. 401, 403, 404 and other client errors are never retried.
+//
+// Attempts bounds the failures in a row of one request, blob or manifest while the registry answers nothing: it
+// is down or out of reach. A lossy link is another matter: the registry answers other requests (or a GET /v2/
+// asked right after the failure), and the failed one is tried again after Base, up to LossyAttempts() times in
+// all, so a link that drops or refuses a share of the requests slows a push down without ending it.
 type RetryPolicy struct {
 	Attempts      int           // tries in all, the first included
 	Base          time.Duration // wait before the second try; it doubles for each further one, plus up to 50% jitter
@@ -50,6 +56,16 @@ func DefaultRetryPolicy() RetryPolicy {
 		p.Base = d
 	}
 	return p
+}
+
+// LossyAttempts bounds the tries of one request, blob or manifest that keeps failing while the registry answers
+// others: a registry that answers /v2/ but refuses one upload for good ends the push after them.
+func (rp RetryPolicy) LossyAttempts() int { return 4 * rp.Attempts }
+
+// lossyWait is the pause before trying again something that failed while the registry answers: Base, plus up to
+// 50% jitter so that requests failed together do not come back together.
+func (rp RetryPolicy) lossyWait() time.Duration {
+	return time.Duration(float64(rp.Base) * (1 + 0.5*rand.Float64()))
 }
 
 // orDefault fills in what a zero RetryPolicy (a Remote made without NewRemote) leaves out.
@@ -172,39 +188,144 @@ var errBodyNotRewindable = errors.New("the request body cannot be sent again (no
 
 // retryTransport sits under go-containerregistry's retries and adds what they lack: it honours Retry-After, sends
 // every attempt of a request a fresh body (req.GetBody) and refuses to resend one it cannot rewind, marks
-// response bodies cut off mid-way, and counts consecutive failures of each request for error messages.
+// response bodies cut off mid-way, and counts consecutive failures of each request for error messages. A request
+// that fails while the registry answers (a lossy link) it sends again itself, up to the policy's LossyAttempts:
+// go-containerregistry then sees, and counts against its Attempts, only failures while the registry answers
+// nothing.
 type retryTransport struct {
 	inner   http.RoundTripper
 	policy  RetryPolicy
-	wait    func(ctx context.Context, d time.Duration) error // sleepCtx; tests record instead
-	notices io.Writer                                        // a line per failure that will be retried; nil: none
+	wait    func(ctx context.Context, d time.Duration) error    // sleepCtx; tests record instead
+	notices io.Writer                                           // a line per failure that will be retried; nil: none
+	ask     func(ctx context.Context, scheme, host string) bool // probe; tests stub it
 
 	mu        sync.Mutex
 	notBefore map[string]time.Time // per host: no request before this (a Retry-After)
 	failures  map[string]int       // "METHOD URL": consecutive failed attempts
+	silent    map[string]int       // "METHOD URL": of those, the ones while the registry answered nothing
+	answered  map[string]int64     // per host: answers received so far (a success, a 401, a 404 …)
+	schemes   map[string]string    // per host: the scheme of its last answer
 	sentOnce  sync.Map             // requests with a one-shot body, already sent
 }
 
 func newRetryTransport(inner http.RoundTripper, rp RetryPolicy, notices io.Writer) *retryTransport {
-	return &retryTransport{inner: inner, policy: rp.orDefault(), wait: sleepCtx, notices: notices,
-		notBefore: map[string]time.Time{}, failures: map[string]int{}}
+	t := &retryTransport{inner: inner, policy: rp.orDefault(), wait: sleepCtx, notices: notices,
+		notBefore: map[string]time.Time{}, failures: map[string]int{}, silent: map[string]int{},
+		answered: map[string]int64{}, schemes: map[string]string{}}
+	t.ask = t.probe
+	return t
 }
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if err := t.waitTurn(req); err != nil {
-		closeBody(req)
-		return nil, err
+	for {
+		if err := t.waitTurn(req); err != nil {
+			closeBody(req)
+			return nil, err
+		}
+		answeredBefore := t.answers(req.URL.Host)
+		out, err := t.freshBody(req)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := t.inner.RoundTrip(out)
+		failed, failures, retryAfter := t.record(out, resp, err)
+		if failed && failures < t.policy.LossyAttempts() && rewindable(req) && req.Context().Err() == nil &&
+			t.registryAnswers(req, answeredBefore) {
+			t.notifyLossy(out, resp, err, failures)
+			discard(resp)
+			if err := t.wait(req.Context(), t.policy.lossyWait()); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if failed {
+			t.countSilent(out, resp, err, retryAfter)
+		}
+		if resp != nil && resp.Body != nil && resp.Body != http.NoBody {
+			resp.Body = transferBody{resp.Body}
+		}
+		return resp, err
 	}
-	out, err := t.freshBody(req)
-	if err != nil {
-		return nil, err
+}
+
+// rewindable says whether req can be sent again as it is: it has no body, or one GetBody makes afresh.
+func rewindable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+func discard(resp *http.Response) {
+	if resp != nil && resp.Body != nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
 	}
-	resp, err := t.inner.RoundTrip(out)
-	t.record(out, resp, err)
-	if resp != nil && resp.Body != nil && resp.Body != http.NoBody {
-		resp.Body = transferBody{resp.Body}
+}
+
+// answers is how many answers host has given so far.
+func (t *retryTransport) answers(host string) int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.answered[host]
+}
+
+// registryAnswers says whether the registry req went to answers at all, so that req's failure is the link's
+// and not the registry's: it answered another request since req was sent, or answers a GET /v2/ now. A failed
+// GET /v2/ is that question itself.
+func (t *retryTransport) registryAnswers(req *http.Request, answeredBefore int64) bool {
+	if t.answers(req.URL.Host) > answeredBefore {
+		return true
 	}
-	return resp, err
+	if req.Method == http.MethodGet && req.URL.Path == "/v2/" {
+		return false
+	}
+	return t.ask(req.Context(), req.URL.Scheme, req.URL.Host)
+}
+
+// probeTries and probeTimeout bound the GET /v2/ that asks whether a registry answers: two tries, as one may
+// fail on the very link that is lossy.
+const (
+	probeTries   = 2
+	probeTimeout = 10 * time.Second
+)
+
+// probe asks scheme://host/v2/ whether the registry answers: any status but a "not now" (429, 50x) is an answer,
+// a 401 included.
+func (t *retryTransport) probe(ctx context.Context, scheme, host string) bool {
+	for range probeTries {
+		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+		req, err := http.NewRequestWithContext(pctx, http.MethodGet, scheme+"://"+host+"/v2/", nil)
+		if err != nil {
+			cancel()
+			return false
+		}
+		resp, err := t.inner.RoundTrip(req)
+		answered := err == nil && !isRetryStatus(resp.StatusCode)
+		discard(resp)
+		cancel()
+		if answered {
+			t.noteAnswer(scheme, host)
+			return true
+		}
+	}
+	return false
+}
+
+// probeHost is probe for a host whose scheme is that of its last answer; when it has not answered yet, HTTPS and
+// then HTTP are asked (the transport under this one reaches HTTP only for hosts allowed to use it).
+func (t *retryTransport) probeHost(ctx context.Context, host string) bool {
+	t.mu.Lock()
+	scheme := t.schemes[host]
+	t.mu.Unlock()
+	if scheme != "" {
+		return t.ask(ctx, scheme, host)
+	}
+	return t.ask(ctx, "https", host) || t.ask(ctx, "http", host)
+}
+
+func (t *retryTransport) noteAnswer(scheme, host string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.answered[host]++
+	t.schemes[host] = scheme
 }
 
 // waitTurn holds the request back until the Retry-After of its host has passed.
@@ -242,47 +363,67 @@ func (t *retryTransport) freshBody(req *http.Request) (*http.Request, error) {
 	return out, nil
 }
 
-// record notes a Retry-After, counts the request's consecutive failures and says when one will be retried, so a
-// user watching a slow push knows why it waits.
-func (t *retryTransport) record(req *http.Request, resp *http.Response, err error) {
+// record notes an answer of the registry and a Retry-After, and counts the request's consecutive failures (all
+// of them, returned).
+func (t *retryTransport) record(req *http.Request, resp *http.Response, err error) (failed bool, failures int, retryAfter time.Duration) {
 	key := req.Method + " " + req.URL.String()
-	failed := (err != nil && retryable(err)) || (resp != nil && isRetryStatus(resp.StatusCode))
+	failed = (err != nil && retryable(err)) || (resp != nil && isRetryStatus(resp.StatusCode))
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if resp != nil && !isRetryStatus(resp.StatusCode) {
+		t.answered[req.URL.Host]++
+		t.schemes[req.URL.Host] = req.URL.Scheme
+	}
 	if !failed {
 		delete(t.failures, key)
-		return
+		delete(t.silent, key)
+		return false, 0, 0
 	}
 	t.failures[key]++
-	var wait time.Duration
 	if resp != nil {
 		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-			wait = min(d, t.policy.MaxRetryAfter)
-			if until := time.Now().Add(wait); until.After(t.notBefore[req.URL.Host]) {
+			retryAfter = min(d, t.policy.MaxRetryAfter)
+			if until := time.Now().Add(retryAfter); until.After(t.notBefore[req.URL.Host]) {
 				t.notBefore[req.URL.Host] = until
 			}
 		}
 	}
-	t.notify(req, resp, err, t.failures[key], wait)
+	return true, t.failures[key], retryAfter
 }
 
-// notify writes one line about a failure that is to be retried (the last one is the operation's error).
-func (t *retryTransport) notify(req *http.Request, resp *http.Response, err error, failures int, wait time.Duration) {
-	if t.notices == nil || failures >= t.policy.Attempts {
+// countSilent counts a failure while the registry answered nothing, which go-containerregistry retries up to the
+// policy's Attempts, and says when it will be, so a user watching a slow push knows why it waits.
+func (t *retryTransport) countSilent(req *http.Request, resp *http.Response, err error, wait time.Duration) {
+	key := req.Method + " " + req.URL.String()
+	t.mu.Lock()
+	t.silent[key]++
+	n := t.silent[key]
+	t.mu.Unlock()
+	if t.notices == nil || n >= t.policy.Attempts {
 		return
-	}
-	what := ""
-	if resp != nil {
-		what = "answered " + resp.Status
-	} else {
-		what = "failed: " + err.Error()
 	}
 	after := ""
 	if wait > 0 {
 		after = " after " + wait.String() + " (Retry-After)"
 	}
 	fmt.Fprintf(t.notices, "registry %s %s to %s %s; retrying%s (failure %d of at most %d)\n",
-		req.URL.Host, what, req.Method, req.URL.Path, after, failures, t.policy.Attempts)
+		req.URL.Host, failure(resp, err), req.Method, req.URL.Path, after, n, t.policy.Attempts)
+}
+
+// notifyLossy says that a request failed while the registry answers, and is sent again.
+func (t *retryTransport) notifyLossy(req *http.Request, resp *http.Response, err error, failures int) {
+	if t.notices == nil {
+		return
+	}
+	fmt.Fprintf(t.notices, "registry %s %s to %s %s but answers others; retrying (failure %d of at most %d)\n",
+		req.URL.Host, failure(resp, err), req.Method, req.URL.Path, failures, t.policy.LossyAttempts())
+}
+
+func failure(resp *http.Response, err error) string {
+	if resp != nil {
+		return "answered " + resp.Status
+	}
+	return "failed: " + err.Error()
 }
 
 // attempts is how many times in a row the request method url has failed.

@@ -122,11 +122,14 @@ func faultServer(t *testing.T, answer func(n int, w http.ResponseWriter, r *http
 	return strings.TrimPrefix(srv.URL, "http://"), func() int { mu.Lock(); defer mu.Unlock(); return n }
 }
 
-// fastRemote retries attempts times without waiting, recording the waits a Retry-After asks for.
+// fastRemote retries attempts times without waiting, recording the waits a Retry-After asks for. A failure is
+// taken for the registry's (down), not the link's: after it a GET /v2/ is not asked, as a registry that is down
+// might still answer it.
 func fastRemote(attempts int) (*Remote, *[]time.Duration) {
 	r := NewRemote(nil, nil)
 	r.Retry = RetryPolicy{Attempts: attempts, Base: time.Microsecond, MaxRetryAfter: time.Minute}
 	r.transport, r.transportErr = r.newTransport()
+	r.transport.(*retryTransport).ask = func(context.Context, string, string) bool { return false }
 	var waits []time.Duration
 	r.transport.(*retryTransport).wait = func(_ context.Context, d time.Duration) error {
 		waits = append(waits, d)
@@ -220,6 +223,49 @@ func TestRetryAfterIsHonouredAndCapped(t *testing.T) {
 	}
 }
 
+// A request that fails while the registry answers others (a lossy link) is sent again past the policy's
+// attempts, up to its lossy bound; the same failures while the registry answers nothing end after the attempts.
+func TestLossyLinkIsRetriedWhileTheRegistryAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		down         bool // GET /v2/ gets no answer either
+		failures     int  // the manifest request fails this many times, then gets an answer (404)
+		wantRequests int
+		wantErr      bool
+	}{
+		{"lossy, passes after more failures than the attempts", false, 7, 8, false},
+		// The lossy bound (12) for the first of go-containerregistry's attempts, one request each for its others.
+		{"lossy, never passes: ends at the lossy bound", false, 100, 14, true},
+		{"down: ends after the attempts", true, 7, 3, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			host, count := faultServer(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+				if n <= tc.failures {
+					http.Error(w, "flaky", http.StatusInternalServerError)
+					return
+				}
+				http.Error(w, "no such manifest", http.StatusNotFound)
+			})
+			p, _ := fastRemote(3)
+			rt := p.transport.(*retryTransport)
+			if !tc.down {
+				rt.ask = rt.probe
+			}
+			ref, err := p.parse(host + "/lk/p:1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = p.head(context.Background(), ref)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("error %v, want one: %v", err, tc.wantErr)
+			}
+			if got := count(); got != tc.wantRequests {
+				t.Errorf("%d requests, want %d", got, tc.wantRequests)
+			}
+		})
+	}
+}
+
 func TestUnauthorizedIsNotRetried(t *testing.T) {
 	host, count := faultServer(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, `{"errors":[{"code":"DENIED","message":"no"}]}`, http.StatusForbidden)
@@ -249,6 +295,7 @@ func TestRetryTransportResendsOnlyRewindableBodies(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	rt := newRetryTransport(http.DefaultTransport, RetryPolicy{Attempts: 3, Base: time.Millisecond}, nil)
+	rt.ask = func(context.Context, string, string) bool { return false } // down: no resend of its own
 
 	req, _ := http.NewRequest(http.MethodPut, srv.URL+"/v2/x/manifests/1", bytes.NewReader([]byte("the manifest")))
 	for i := 0; i < 2; i++ {

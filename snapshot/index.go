@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -21,8 +22,9 @@ import (
 //   - duplicates (by digest) are dropped, as is every child whose vnd.docker.reference.digest annotation names a
 //     digest no longer in the index (the attestation of a replaced image).
 //
-// Unlike linuxkit, leftover children are appended in input order (linuxkit: map order), and the old index blob is
-// deleted only when no other entry still reaches it. The children's blobs must already be in the cache. It
+// Unlike linuxkit, the children are then put in CanonicalOrder (linuxkit: map order for leftovers), so the index
+// has one digest however its platforms came in, and the old index blob is deleted only when no other entry still
+// reaches it. The children's blobs must already be in the cache. It
 // returns the new root descriptor.
 func (c *Cache) IndexWrite(name string, children []ocispec.Descriptor) (ocispec.Descriptor, error) {
 	return c.IndexWriteNamed(name, children, nil)
@@ -57,10 +59,10 @@ func (c *Cache) IndexWriteNamed(name string, children []ocispec.Descriptor, othe
 			if err := c.readJSONBlob(d.Digest, &newIdx); err != nil {
 				return fmt.Errorf("read existing entry %s: %w", name, err)
 			}
-			newIdx.Manifests = mergeChildren(newIdx.Manifests, children)
+			newIdx.Manifests = CanonicalOrder(mergeChildren(newIdx.Manifests, children))
 			old = &d
 		} else {
-			newIdx.Manifests = append([]ocispec.Descriptor(nil), children...)
+			newIdx.Manifests = CanonicalOrder(children)
 		}
 		// linuxkit writes compact JSON for the indexes it makes.
 		b, err := json.Marshal(newIdx)
@@ -157,4 +159,47 @@ func mergeChildren(old, add []ocispec.Descriptor) []ocispec.Descriptor {
 		out = append(out, m)
 	}
 	return out
+}
+
+// CanonicalOrder returns an index's children in lkpkg's one order, so that an index's bytes (and digest) depend on
+// what it holds, never on the order its platforms were built, pulled or merged in: images sorted by platform
+// (os/architecture/variant/os.version, then digest), each followed by the attestations that describe it
+// (vnd.docker.reference.digest, by digest), then any other child without a platform, by digest.
+func CanonicalOrder(children []ocispec.Descriptor) []ocispec.Descriptor {
+	var images, others []ocispec.Descriptor
+	describes := map[digest.Digest][]ocispec.Descriptor{}
+	for _, d := range children {
+		switch ref, ok := d.Annotations[AnnotationReferenceDigest]; {
+		case !isAttestationPlatform(d.Platform):
+			images = append(images, d)
+		case ok:
+			describes[digest.Digest(ref)] = append(describes[digest.Digest(ref)], d)
+		default:
+			others = append(others, d)
+		}
+	}
+	byDigest := func(a, b ocispec.Descriptor) int { return strings.Compare(string(a.Digest), string(b.Digest)) }
+	slices.SortStableFunc(images, func(a, b ocispec.Descriptor) int {
+		if c := strings.Compare(platformSortKey(a.Platform), platformSortKey(b.Platform)); c != 0 {
+			return c
+		}
+		return byDigest(a, b)
+	})
+	out := make([]ocispec.Descriptor, 0, len(children))
+	for _, img := range images {
+		out = append(out, img)
+		atts := describes[img.Digest]
+		delete(describes, img.Digest)
+		slices.SortStableFunc(atts, byDigest)
+		out = append(out, atts...)
+	}
+	for _, atts := range describes { // attestations of images not in the index
+		others = append(others, atts...)
+	}
+	slices.SortStableFunc(others, byDigest)
+	return append(out, others...)
+}
+
+func platformSortKey(p *ocispec.Platform) string {
+	return p.OS + "/" + p.Architecture + "/" + p.Variant + "/" + p.OSVersion
 }

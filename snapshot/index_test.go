@@ -32,7 +32,7 @@ func TestIndexWriteMerge(t *testing.T) {
 			[]ocispec.Descriptor{amd1, att(amd1), arm1, att(arm1)}},
 		{"arch replaced, stale attestation dropped", []ocispec.Descriptor{amd1, att(amd1), arm1, att(arm1)},
 			[]ocispec.Descriptor{amd2, att(amd2)},
-			[]ocispec.Descriptor{amd2, arm1, att(arm1), att(amd2)}},
+			[]ocispec.Descriptor{amd2, att(amd2), arm1, att(arm1)}},
 		{"variant ignored when replacing", []ocispec.Descriptor{armv6}, []ocispec.Descriptor{armv7},
 			[]ocispec.Descriptor{armv7}},
 		{"dedupe by digest", []ocispec.Descriptor{amd1, att(amd1)}, []ocispec.Descriptor{amd1, att(amd1)},
@@ -40,7 +40,7 @@ func TestIndexWriteMerge(t *testing.T) {
 		{"no-platform children are appended", []ocispec.Descriptor{amd1}, []ocispec.Descriptor{noPlatform},
 			[]ocispec.Descriptor{amd1, noPlatform}},
 		{"same arch twice in input: last wins", []ocispec.Descriptor{arm1}, []ocispec.Descriptor{amd1, amd2},
-			[]ocispec.Descriptor{arm1, amd2}},
+			[]ocispec.Descriptor{amd2, arm1}},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

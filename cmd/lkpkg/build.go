@@ -165,8 +165,10 @@ func builderOptions(c *cli.Context) (build.Options, error) {
 		Registry:     hostOpts,
 		Credentials:  creds,
 		SSH:          ssh,
-		SBOMScanner:  sbomScanner(c.String("sbom-scanner")),
+		SBOMScanner:  sbomScanner(c),
+		SBOMDefault:  !c.IsSet("sbom-scanner"),
 		Pull:         c.Bool("pull"),
+		Offline:      c.Bool("offline"),
 		Precache:     c.Bool("precache-images"),
 		Puller:       &registry.Puller{Remote: remote},
 		Progress:     c.App.ErrWriter,
@@ -209,13 +211,16 @@ func buildOutputs(ctx context.Context, c *cli.Context, push bool, remote registr
 	return outputs, nil
 }
 
-// sbomScanner is the --sbom-scanner image; linuxkit's "false" turns SBOMs off, as does an empty value (unlike
-// linuxkit, which then pulls docker/buildkit-syft-scanner from Docker Hub: lkpkg builds must work offline).
-func sbomScanner(v string) string {
-	if v == "false" {
-		return ""
+// sbomScanner is the --sbom-scanner image; linuxkit's "false" turns SBOMs off, as does an empty value. Without the
+// flag it is linuxkit's default scanner, which the build uses only if it can be had (build.Options.SBOMDefault).
+func sbomScanner(c *cli.Context) string {
+	if !c.IsSet("sbom-scanner") {
+		return build.DefaultSBOMScanner
 	}
-	return v
+	if v := c.String("sbom-scanner"); v != "false" {
+		return v
+	}
+	return ""
 }
 
 // storeOptions maps --store, --store-root and --store-runroot; nil when the images stay in the cache only.

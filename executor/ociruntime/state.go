@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opencontainers/cgroups"
+	"github.com/opencontainers/cgroups/manager"
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/utils"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -127,7 +129,19 @@ func killAndDestroy(container *libcontainer.Container) error {
 		_ = container.Signal(unix.SIGKILL)
 		waitStopped(container, 10*time.Second)
 	}
-	return container.Destroy()
+	// With its init gone, the container's other processes die with its PID namespace, but not at once (one under
+	// QEMU takes a while); until the last has left, the cgroup cannot be removed and Destroy fails. Those still
+	// there are killed, and Destroy tried again.
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if err = container.Destroy(); err == nil || time.Now().After(deadline) {
+			return err
+		}
+		pids, _ := container.Processes()
+		for _, pid := range pids {
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+	}
 }
 
 func waitStopped(container *libcontainer.Container, limit time.Duration) {
@@ -170,4 +184,23 @@ func RemoveAll(root string) error {
 		errs = append(errs, killAndDestroy(container))
 	}
 	return errors.Join(errs...)
+}
+
+// RemoveCgroup removes the cgroup at path (a spec's cgroupsPath) in every hierarchy, killing what still runs in
+// it. It is for a container lkpkg died creating: its cgroup exists, its state (which Remove needs to find the
+// cgroup) not yet.
+func RemoveCgroup(path string) error {
+	m, err := manager.New(&cgroups.Cgroup{Path: path, Resources: &cgroups.Resources{}})
+	if err != nil {
+		return err
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		pids, _ := m.GetAllPids()
+		for _, pid := range pids {
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+		if err = m.Destroy(); err == nil || time.Now().After(deadline) {
+			return err
+		}
+	}
 }

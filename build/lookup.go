@@ -1,0 +1,141 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/distribution/reference"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/lkpkg/lkpkg/frontend"
+	"github.com/lkpkg/lkpkg/registry"
+)
+
+// lookupTimeout bounds one registry look-up: long enough for a registry across the world, short enough that a
+// machine with no route to it loses seconds, not minutes, before building locally.
+const lookupTimeout = 5 * time.Second
+
+// lookUp asks the registry, as linuxkit does before building, which of the platforms the cache lacks (todo) it
+// already holds under the package's tag; those are not built. Dirty tags, --force and --offline ask nothing. A
+// registry that cannot be reached is noted once per run and the platforms are built locally.
+func (b *Builder) lookUp(ctx context.Context, plan *frontend.BuildPlan, todo []string) (found []string) {
+	if b.opts.Force || b.opts.Offline || b.opts.Puller == nil || plan.Package.Dirty {
+		return nil
+	}
+	tag := plan.Package.FullTag()
+	host := tag
+	if named, err := reference.ParseNormalizedNamed(tag); err == nil {
+		host = reference.Domain(named)
+	}
+	b.lookupMu.Lock()
+	_, down := b.unreachable[host]
+	b.lookupMu.Unlock()
+	if down {
+		return nil
+	}
+	platforms, err := b.opts.Puller.Platforms(ctx, tag, lookupTimeout)
+	switch {
+	case errors.Is(err, registry.ErrNotInRegistry):
+		return nil
+	case errors.Is(err, registry.ErrUnreachable):
+		b.lookupMu.Lock()
+		defer b.lookupMu.Unlock()
+		if _, noted := b.unreachable[host]; !noted {
+			b.unreachable[host] = struct{}{}
+			fmt.Fprintf(b.opts.Log, "Registry not reachable (%v); building locally (--offline skips the look-up)\n", err)
+		}
+		return nil
+	case err != nil:
+		fmt.Fprintf(b.opts.Log, "Could not look %s up in its registry (%v); building locally\n", plan.Package.Tag(), err)
+		return nil
+	}
+	for _, pl := range todo {
+		arch := frontend.PlatformArch(pl)
+		if slices.ContainsFunc(platforms, func(p ocispec.Platform) bool { return p.OS == "linux" && p.Architecture == arch }) {
+			found = append(found, pl)
+		}
+	}
+	return found
+}
+
+// mustHaveLocally says whether a package found in the registry is pulled into the cache rather than left there:
+// with --pull, for an output that reads it from the cache (--docker, --store, a release push), and when another
+// package of the run names its image.
+func (b *Builder) mustHaveLocally(plan *frontend.BuildPlan) bool {
+	return b.opts.Pull || b.needed[plan]
+}
+
+// pullTag fetches the package's tag into the cache. Platforms the cache already held stay as they were: the
+// pulled index is merged with them, the cache's winning.
+func (b *Builder) pullTag(ctx context.Context, plan *frontend.BuildPlan) error {
+	tag := plan.Package.FullTag()
+	var local []ocispec.Descriptor
+	if root, err := b.cache.FindRoot(tag); err == nil && root.MediaType == ocispec.MediaTypeImageIndex {
+		idx, err := b.cache.ReadIndex(root.Digest)
+		if err != nil {
+			return err
+		}
+		local = idx.Manifests
+	}
+	if _, err := b.opts.Puller.Pull(ctx, b.cache, tag, tag); err != nil {
+		return err
+	}
+	if len(local) > 0 {
+		if _, err := b.cache.IndexWrite(tag, local); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// withRegistry takes the platforms the registry holds out of todo: pulled into the cache when the package must
+// be there (mustHaveLocally), else left in the registry (res.Remote). It returns what is still to build.
+func (b *Builder) withRegistry(ctx context.Context, plan *frontend.BuildPlan, todo []string, res *Result) ([]string, error) {
+	found := b.lookUp(ctx, plan, todo)
+	if len(found) == 0 {
+		return todo, nil
+	}
+	if !b.mustHaveLocally(plan) {
+		fmt.Fprintf(b.opts.Log, "%s found on registry for %v; not building (--pull fetches it into the cache, --force rebuilds)\n",
+			plan.Package.Tag(), found)
+		res.Remote = found
+		return slices.DeleteFunc(todo, func(pl string) bool { return slices.Contains(found, pl) }), nil
+	}
+	if err := b.pullTag(ctx, plan); err != nil {
+		fmt.Fprintf(b.opts.Log, "%s found on registry but not pulled (%v); building\n", plan.Package.Tag(), err)
+		return todo, nil
+	}
+	fmt.Fprintf(b.opts.Log, "%s found on registry; pulled into the cache\n", plan.Package.Tag())
+	todo, cached, err := b.missing(plan)
+	if err != nil {
+		return nil, err
+	}
+	res.Cached = cached
+	return todo, nil
+}
+
+// DefaultSBOMScanner is the scanner linuxkit (BuildKit's default generator) attaches SBOMs with.
+const DefaultSBOMScanner = "docker/buildkit-syft-scanner:stable-1"
+
+// sbomGenerator is the scanner image for this run's solves: the one asked for, or the default when it can be had
+// from its registry or a mirror (asked once per run, only when something is built, never --offline); "": none.
+func (b *Builder) sbomGenerator(ctx context.Context) string {
+	if !b.opts.SBOMDefault {
+		return b.opts.SBOMScanner
+	}
+	b.scannerOnce.Do(func() {
+		if b.opts.Offline || b.opts.Puller == nil {
+			fmt.Fprintf(b.opts.Log, "No SBOM: --offline does not look the default scanner %s up (--sbom-scanner false silences this)\n", b.opts.SBOMScanner)
+			return
+		}
+		if err := b.opts.Puller.Reachable(ctx, b.opts.SBOMScanner, lookupTimeout); err != nil {
+			fmt.Fprintf(b.opts.Log, "No SBOM: the default scanner cannot be had (%v); building without one (--sbom-scanner <image> picks another, false silences this)\n", err)
+			return
+		}
+		b.scanner = b.opts.SBOMScanner
+	})
+	return b.scanner
+}
