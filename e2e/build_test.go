@@ -389,6 +389,34 @@ func TestBuildExtraSourcesAndDockerignore(t *testing.T) {
 	}
 }
 
+// Absolute destinations of extra sources are paths inside the build context, as in linuxkit: /common is the
+// directory common of the context, and / lays the source over the package directory's own files.
+func TestBuildExtraSourcesAbsoluteDestinations(t *testing.T) {
+	e := newBuildEnv(t)
+	e.repo.Write("common/common.mk", "CFLAGS=-O2\n")
+	e.repo.Write("src/main.c", "int main(void) { return 0; }\n")
+	e.repo.Write("src/shared.txt", "from the extra source\n")
+	e.pkg("pkg/abs", "image: abs\narches: [amd64]\nextra-sources:\n  - ../../common:/common\n",
+		"FROM busybox:fixture\nCOPY /common/common.mk /out/common.mk\nCOPY common/ /out/again/\n")
+	e.pkg("pkg/root", "image: root\narches: [amd64]\nextra-sources:\n  - ../../src:/\n",
+		"FROM busybox:fixture\nCOPY main.c own.txt shared.txt /out/\n",
+		"own.txt", "the package's own\n", "shared.txt", "the package's copy\n")
+	e.mustBuild(nil, "pkg/abs", "pkg/root")
+	abs, root := e.tag("pkg/abs"), e.tag("pkg/root")
+	for _, tc := range []struct{ ref, path, want string }{
+		{abs, "out/common.mk", "CFLAGS=-O2\n"},
+		{abs, "out/again/common.mk", "CFLAGS=-O2\n"},
+		{root, "out/main.c", "int main(void) { return 0; }\n"},
+		{root, "out/own.txt", "the package's own\n"},
+		// linuxkit's context tar holds the extra source after the package, so its file wins.
+		{root, "out/shared.txt", "from the extra source\n"},
+	} {
+		if got := e.file(tc.ref, "amd64", tc.path); got != tc.want {
+			t.Errorf("%s %s: %q, want %q", tc.ref, tc.path, got, tc.want)
+		}
+	}
+}
+
 func TestBuildErrors(t *testing.T) {
 	e := newBuildEnv(t)
 	e.pkg("pkg/bad", "image: bad\narches: [amd64]\n", "FROM busybox:fixture\nRUN true\nFROBNICATE now\n")
