@@ -652,6 +652,29 @@ func TestBuildDependsDockerImages(t *testing.T) {
 	}
 }
 
+// depends targets inside directories that do not exist yet: the directories are made.
+func TestBuildDependsTargetsInNewDirectories(t *testing.T) {
+	e := newBuildEnv(t)
+	e.repo.Write(".gitignore", "out/\n")
+	pinned := "busybox:fixture@" + fixtureIndex
+	e.pkg("pkg/t", "image: t\narches: [amd64]\ndepends:\n  docker-images:\n    target: out/deps/all.tar\n    list: [\""+pinned+"\"]\n",
+		"FROM busybox:fixture\nCOPY out/deps/all.tar /all.tar\n")
+	e.pkg("pkg/d", "image: d\narches: [amd64]\ndepends:\n  docker-images:\n    target-dir: out/a/b\n    list: [\""+pinned+"\"]\n",
+		"FROM busybox:fixture\nCOPY out/a/b /deps\nRUN ls /deps > /deplist\n")
+	e.mustBuild(nil, "pkg/t", "pkg/d")
+	var inspect struct{ Architecture string }
+	e.skopeoJSON(&inspect, "docker-archive:"+e.repo.Path("pkg/t/out/deps/all.tar"))
+	if inspect.Architecture != "amd64" {
+		t.Errorf("target archive architecture %q, want amd64", inspect.Architecture)
+	}
+	if got := strings.TrimSpace(e.file(e.tag("pkg/d"), "amd64", "deplist")); got != "busybox@"+fixtureIndex+".tar" {
+		t.Errorf("target-dir build saw %q", got)
+	}
+	if got := e.file(e.tag("pkg/t"), "amd64", "all.tar"); !strings.Contains(got, "manifest.json") {
+		t.Error("the target archive did not reach the image")
+	}
+}
+
 func TestBuildDependsMissingImage(t *testing.T) {
 	e := newBuildEnv(t)
 	missing := "sha256:" + strings.Repeat("0", 64)
