@@ -458,6 +458,55 @@ func TestBuildErrors(t *testing.T) {
 	}
 }
 
+// Bad input is refused before anything is built, naming the file and field (or flag) at fault, in lkpkg's own
+// words, and never echoing a build-arg file's line, which may hold a secret.
+func TestBuildBadInputBeforeBuilding(t *testing.T) {
+	e := newBuildEnv(t)
+	const secret = "TOKEN-hunter2-s3cr3t"
+	e.pkg("pkg/ok", "image: ok\narches: [amd64]\n", "FROM busybox:fixture\nRUN false\n")
+	e.pkg("pkg/org", "image: org\norg: Foo\narches: [amd64]\n", "FROM busybox:fixture\n")
+	e.pkg("pkg/image", "image: a:b\narches: [amd64]\n", "FROM busybox:fixture\n")
+	e.pkg("pkg/uid", "image: uid\narches: [amd64]\nconfig:\n  uid: {1: 2}\n", "FROM busybox:fixture\n")
+	e.pkg("pkg/gids", "image: gids\narches: [amd64]\nconfig:\n  additionalGids: [[1]]\n", "FROM busybox:fixture\n")
+	e.repo.Write("bad-args.txt", "A=1\n# fine\n"+secret+"\n")
+	e.repo.Write("long-args.txt", "CERT="+strings.Repeat("c", 100<<10)+"\n")
+	before := mustLkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "cache", "ls")
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"org", nil, []string{"pkg/org"}, "pkg/org/build.yml:2: org: \"Foo\" is not a valid org: repository names must be lowercase"},
+		{"image", nil, []string{"pkg/image"}, "pkg/image/build.yml:1: image: \"a:b\" is not a valid image name: it carries a tag or digest"},
+		{"--org", nil, []string{"--org", "Foo", "pkg/ok"}, `--org "Foo" is not a valid org`},
+		{"LINUXKIT_PKG_ORG", []string{"LINUXKIT_PKG_ORG=Foo"}, []string{"pkg/ok"}, `LINUXKIT_PKG_ORG "Foo" is not a valid org`},
+		{"config uid", nil, []string{"pkg/uid"}, "pkg/uid/build.yml:4: config.uid: expected a number or a name, got a mapping"},
+		{"config additionalGids", nil, []string{"pkg/gids"}, "pkg/gids/build.yml:4: config.additionalGids[0]: expected a number or a name, got a list"},
+		{"build-arg-file line", nil, []string{"--build-arg-file", "bad-args.txt", "pkg/ok"}, "--build-arg-file bad-args.txt:3: the line is not KEY=VALUE"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.build(tc.env, tc.args...)
+			if r.code == 0 || !strings.Contains(r.stderr, tc.want) {
+				t.Fatalf("exit %d, want an error mentioning %q:\n%s", r.code, tc.want, tail(r.stderr, 15))
+			}
+			for _, raw := range []string{secret, "invalid reference format", "json:", "interface {}", "token too long"} {
+				if strings.Contains(r.stderr, raw) {
+					t.Errorf("stderr holds %q:\n%s", raw, tail(r.stderr, 15))
+				}
+			}
+		})
+	}
+	// A line of 100 KiB is read (bufio.Scanner's default limit is 64 KiB); --dry-run shows it reached the build.
+	r := e.mustBuild(nil, "--dry-run", "--build-arg-file", "long-args.txt", "pkg/ok")
+	if !strings.Contains(r.stderr, "--build-arg=CERT="+strings.Repeat("c", 100<<10)) {
+		t.Errorf("the long build arg is missing from the dry run (%d bytes of stderr)", len(r.stderr))
+	}
+	if after := mustLkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "cache", "ls"); after != before {
+		t.Errorf("refused builds changed the cache:\nbefore %s\nafter %s", before, after)
+	}
+}
+
 func TestBuildWithoutRuncOnPath(t *testing.T) {
 	e := newBuildEnv(t)
 	e.pkg("pkg/r", "image: r\narches: [amd64]\n", "FROM busybox:fixture\nRUN echo ran > /ran\n")
