@@ -43,6 +43,10 @@ func (b *Builder) writeDepends(ctx context.Context, plan *frontend.BuildPlan, pl
 		if err != nil {
 			return fmt.Errorf("depends.docker-images.target %q: %w", d.Target, err)
 		}
+		// SubPath has checked, symlinks resolved, that the missing directories would be inside the package.
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return fmt.Errorf("depends.docker-images.target %q: %w", d.Target, err)
+		}
 		return b.writeArchive(target, all)
 	}
 	dir, err := frontend.SubPath(plan.ContextDir, d.TargetDir)
@@ -52,10 +56,10 @@ func (b *Builder) writeDepends(ctx context.Context, plan *frontend.BuildPlan, pl
 	// A stale target-dir is replaced whole; SubPath has just checked, symlinks resolved, that it is inside the
 	// package, and RemoveAll does not follow a symlink at dir itself.
 	if err := os.RemoveAll(dir); err != nil {
-		return err
+		return fmt.Errorf("depends.docker-images.target-dir %q: replacing it: %w", d.TargetDir, err)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+		return fmt.Errorf("depends.docker-images.target-dir %q: %w", d.TargetDir, err)
 	}
 	for _, img := range all {
 		name := path.Base(strings.SplitN(img.Ref, "@", 2)[0])

@@ -390,6 +390,34 @@ func TestBuildExtraSourcesAndDockerignore(t *testing.T) {
 	}
 }
 
+// Absolute destinations of extra sources are paths inside the build context, as in linuxkit: /common is the
+// directory common of the context, and / lays the source over the package directory's own files.
+func TestBuildExtraSourcesAbsoluteDestinations(t *testing.T) {
+	e := newBuildEnv(t)
+	e.repo.Write("common/common.mk", "CFLAGS=-O2\n")
+	e.repo.Write("src/main.c", "int main(void) { return 0; }\n")
+	e.repo.Write("src/shared.txt", "from the extra source\n")
+	e.pkg("pkg/abs", "image: abs\narches: [amd64]\nextra-sources:\n  - ../../common:/common\n",
+		"FROM busybox:fixture\nCOPY /common/common.mk /out/common.mk\nCOPY common/ /out/again/\n")
+	e.pkg("pkg/root", "image: root\narches: [amd64]\nextra-sources:\n  - ../../src:/\n",
+		"FROM busybox:fixture\nCOPY main.c own.txt shared.txt /out/\n",
+		"own.txt", "the package's own\n", "shared.txt", "the package's copy\n")
+	e.mustBuild(nil, "pkg/abs", "pkg/root")
+	abs, root := e.tag("pkg/abs"), e.tag("pkg/root")
+	for _, tc := range []struct{ ref, path, want string }{
+		{abs, "out/common.mk", "CFLAGS=-O2\n"},
+		{abs, "out/again/common.mk", "CFLAGS=-O2\n"},
+		{root, "out/main.c", "int main(void) { return 0; }\n"},
+		{root, "out/own.txt", "the package's own\n"},
+		// linuxkit's context tar holds the extra source after the package, so its file wins.
+		{root, "out/shared.txt", "from the extra source\n"},
+	} {
+		if got := e.file(tc.ref, "amd64", tc.path); got != tc.want {
+			t.Errorf("%s %s: %q, want %q", tc.ref, tc.path, got, tc.want)
+		}
+	}
+}
+
 func TestBuildErrors(t *testing.T) {
 	e := newBuildEnv(t)
 	e.pkg("pkg/bad", "image: bad\narches: [amd64]\n", "FROM busybox:fixture\nRUN true\nFROBNICATE now\n")
@@ -428,6 +456,55 @@ func TestBuildErrors(t *testing.T) {
 	}
 	if after := mustLkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "cache", "ls"); after != before {
 		t.Errorf("failed builds changed the cache:\nbefore %s\nafter %s", before, after)
+	}
+}
+
+// Bad input is refused before anything is built, naming the file and field (or flag) at fault, in lkpkg's own
+// words, and never echoing a build-arg file's line, which may hold a secret.
+func TestBuildBadInputBeforeBuilding(t *testing.T) {
+	e := newBuildEnv(t)
+	const secret = "TOKEN-hunter2-s3cr3t"
+	e.pkg("pkg/ok", "image: ok\narches: [amd64]\n", "FROM busybox:fixture\nRUN false\n")
+	e.pkg("pkg/org", "image: org\norg: Foo\narches: [amd64]\n", "FROM busybox:fixture\n")
+	e.pkg("pkg/image", "image: a:b\narches: [amd64]\n", "FROM busybox:fixture\n")
+	e.pkg("pkg/uid", "image: uid\narches: [amd64]\nconfig:\n  uid: {1: 2}\n", "FROM busybox:fixture\n")
+	e.pkg("pkg/gids", "image: gids\narches: [amd64]\nconfig:\n  additionalGids: [[1]]\n", "FROM busybox:fixture\n")
+	e.repo.Write("bad-args.txt", "A=1\n# fine\n"+secret+"\n")
+	e.repo.Write("long-args.txt", "CERT="+strings.Repeat("c", 100<<10)+"\n")
+	before := mustLkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "cache", "ls")
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"org", nil, []string{"pkg/org"}, "pkg/org/build.yml:2: org: \"Foo\" is not a valid org: repository names must be lowercase"},
+		{"image", nil, []string{"pkg/image"}, "pkg/image/build.yml:1: image: \"a:b\" is not a valid image name: it carries a tag or digest"},
+		{"--org", nil, []string{"--org", "Foo", "pkg/ok"}, `--org "Foo" is not a valid org`},
+		{"LINUXKIT_PKG_ORG", []string{"LINUXKIT_PKG_ORG=Foo"}, []string{"pkg/ok"}, `LINUXKIT_PKG_ORG "Foo" is not a valid org`},
+		{"config uid", nil, []string{"pkg/uid"}, "pkg/uid/build.yml:4: config.uid: expected a number or a name, got a mapping"},
+		{"config additionalGids", nil, []string{"pkg/gids"}, "pkg/gids/build.yml:4: config.additionalGids[0]: expected a number or a name, got a list"},
+		{"build-arg-file line", nil, []string{"--build-arg-file", "bad-args.txt", "pkg/ok"}, "--build-arg-file bad-args.txt:3: the line is not KEY=VALUE"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.build(tc.env, tc.args...)
+			if r.code == 0 || !strings.Contains(r.stderr, tc.want) {
+				t.Fatalf("exit %d, want an error mentioning %q:\n%s", r.code, tc.want, tail(r.stderr, 15))
+			}
+			for _, raw := range []string{secret, "invalid reference format", "json:", "interface {}", "token too long"} {
+				if strings.Contains(r.stderr, raw) {
+					t.Errorf("stderr holds %q:\n%s", raw, tail(r.stderr, 15))
+				}
+			}
+		})
+	}
+	// A line of 100 KiB is read (bufio.Scanner's default limit is 64 KiB); --dry-run shows it reached the build.
+	r := e.mustBuild(nil, "--dry-run", "--build-arg-file", "long-args.txt", "pkg/ok")
+	if !strings.Contains(r.stderr, "--build-arg=CERT="+strings.Repeat("c", 100<<10)) {
+		t.Errorf("the long build arg is missing from the dry run (%d bytes of stderr)", len(r.stderr))
+	}
+	if after := mustLkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "cache", "ls"); after != before {
+		t.Errorf("refused builds changed the cache:\nbefore %s\nafter %s", before, after)
 	}
 }
 
@@ -622,6 +699,29 @@ func TestBuildDependsDockerImages(t *testing.T) {
 	e.skopeoJSON(&inspect, "docker-archive:"+e.repo.Path("pkg/one/all.tar"))
 	if inspect.Architecture != "s390x" {
 		t.Errorf("target archive architecture %q, want s390x", inspect.Architecture)
+	}
+}
+
+// depends targets inside directories that do not exist yet: the directories are made.
+func TestBuildDependsTargetsInNewDirectories(t *testing.T) {
+	e := newBuildEnv(t)
+	e.repo.Write(".gitignore", "out/\n")
+	pinned := "busybox:fixture@" + fixtureIndex
+	e.pkg("pkg/t", "image: t\narches: [amd64]\ndepends:\n  docker-images:\n    target: out/deps/all.tar\n    list: [\""+pinned+"\"]\n",
+		"FROM busybox:fixture\nCOPY out/deps/all.tar /all.tar\n")
+	e.pkg("pkg/d", "image: d\narches: [amd64]\ndepends:\n  docker-images:\n    target-dir: out/a/b\n    list: [\""+pinned+"\"]\n",
+		"FROM busybox:fixture\nCOPY out/a/b /deps\nRUN ls /deps > /deplist\n")
+	e.mustBuild(nil, "pkg/t", "pkg/d")
+	var inspect struct{ Architecture string }
+	e.skopeoJSON(&inspect, "docker-archive:"+e.repo.Path("pkg/t/out/deps/all.tar"))
+	if inspect.Architecture != "amd64" {
+		t.Errorf("target archive architecture %q, want amd64", inspect.Architecture)
+	}
+	if got := strings.TrimSpace(e.file(e.tag("pkg/d"), "amd64", "deplist")); got != "busybox@"+fixtureIndex+".tar" {
+		t.Errorf("target-dir build saw %q", got)
+	}
+	if got := e.file(e.tag("pkg/t"), "amd64", "all.tar"); !strings.Contains(got, "manifest.json") {
+		t.Error("the target archive did not reach the image")
 	}
 }
 

@@ -23,6 +23,9 @@ func packageTree(t *testing.T) *gittest.Repo {
 	r.Write("pkg/tmpl/build.yml", "image: tmpl\ntag: \"v1-{{.Hash}}\"\n")
 	r.Write("pkg/src/build.yml", "image: src\nextra-sources:\n  - ../../lib:lib\n")
 	r.Write("lib/lib.go", "package lib\n")
+	r.Write("pkg/abs/build.yml", "image: abs\nextra-sources:\n  - ../../common:/common\n")
+	r.Write("pkg/root/build.yml", "image: root\nextra-sources:\n  - ../../lib:/\n  - ../../common:/common\n")
+	r.Write("common/common.mk", "CFLAGS=-O2\n")
 	r.Write("kernel/common/build-kernel.yml", "image: kernel\nnetwork: true\n")
 	r.Write("kernel/6.6/build-args", "V=6.6\n")
 	r.Commit()
@@ -33,6 +36,16 @@ func TestShowTagMatchesGit(t *testing.T) {
 	r := packageTree(t)
 	initTree, initrdTree := r.LsTree("pkg/init"), r.LsTree("pkg/initrd")
 	srcHash := sha1.Sum([]byte(r.LsTree("pkg/src") + r.LsTree("lib")))
+	// linuxkit's tag with extra sources: sha1 over the package's tree id and each source's tree id, concatenated
+	// as hex text in build.yml's order; the destination never enters it.
+	linuxkitTag := func(pkg string, sources ...string) string {
+		text := r.LsTree(pkg)
+		for _, src := range sources {
+			text += r.LsTree(src)
+		}
+		sum := sha1.Sum([]byte(text))
+		return hex.EncodeToString(sum[:])
+	}
 	for _, tc := range []struct {
 		name string
 		env  []string
@@ -44,6 +57,8 @@ func TestShowTagMatchesGit(t *testing.T) {
 		{"canonical", nil, []string{"--canonical", "pkg/init"}, []string{"docker.io/linuxkit/init:" + initTree}},
 		{"template in build.yml", nil, []string{"pkg/tmpl"}, []string{"linuxkit/tmpl:v1-" + r.LsTree("pkg/tmpl")}},
 		{"extra sources", nil, []string{"pkg/src"}, []string{"linuxkit/src:" + hex.EncodeToString(srcHash[:])}},
+		{"extra source at an absolute destination", nil, []string{"pkg/abs"}, []string{"linuxkit/abs:" + linuxkitTag("pkg/abs", "common")}},
+		{"extra sources at the context root and below it", nil, []string{"pkg/root"}, []string{"linuxkit/root:" + linuxkitTag("pkg/root", "lib", "common")}},
 		{"--org", nil, []string{"--org", "me", "pkg/initrd"}, []string{"me/initrd:" + initrdTree}},
 		{"LINUXKIT_PKG_ORG", []string{"LINUXKIT_PKG_ORG=envorg"}, []string{"pkg/init"}, []string{"envorg/init:" + initTree}},
 		{"--org beats LINUXKIT_PKG_ORG", []string{"LINUXKIT_PKG_ORG=envorg"}, []string{"pkg/init", "--org", "flag"}, []string{"flag/init:" + initTree}},

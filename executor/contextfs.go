@@ -23,7 +23,9 @@ type ContextMount struct {
 }
 
 // contextFS returns the build context: dir, with each mount's directory shown at its destination (hiding
-// whatever dir has there). BuildKit's session applies .dockerignore and other filters on top of it.
+// whatever dir has there). A mount at the context root ("/" or ".") is laid over dir instead, its files
+// replacing those of the same path, as the later entries of linuxkit's context tar do. Mounts apply in order.
+// BuildKit's session applies .dockerignore and other filters on top of it.
 func contextFS(dir string, mounts []ContextMount) (fsutil.FS, error) {
 	base, err := fsutil.NewFS(dir)
 	if err != nil {
@@ -35,7 +37,7 @@ func contextFS(dir string, mounts []ContextMount) (fsutil.FS, error) {
 	m := &mountFS{base: base}
 	for _, mt := range mounts {
 		dst := path.Clean(strings.TrimPrefix(filepath.ToSlash(mt.Dst), "/"))
-		if dst == "." || dst == ".." || strings.HasPrefix(dst, "../") {
+		if dst == ".." || strings.HasPrefix(dst, "../") {
 			return nil, fmt.Errorf("extra source destination %q must be a directory inside the build context", mt.Dst)
 		}
 		fs, err := fsutil.NewFS(mt.Src)
@@ -46,17 +48,25 @@ func contextFS(dir string, mounts []ContextMount) (fsutil.FS, error) {
 		if err != nil {
 			return nil, fmt.Errorf("extra source %s: %w", mt.Src, err)
 		}
+		if dst == "." {
+			m.mounts = append(m.mounts, mountPoint{src: mt.Src, fs: fs})
+			continue
+		}
 		root.Path = dst
-		m.mounts = append(m.mounts, mountPoint{dst: dst, fs: fs, root: root})
+		m.mounts = append(m.mounts, mountPoint{dst: dst, src: mt.Src, fs: fs, root: root})
 	}
 	return m, nil
 }
 
 type mountPoint struct {
-	dst  string
+	dst  string // "" for a mount laid over the context root
+	src  string // host directory
 	fs   fsutil.FS
-	root *types.Stat // the mount point directory itself, which walking its FS does not report
+	root *types.Stat // the mount point directory itself, which walking its FS does not report; nil at the root
 }
+
+// overlay reports whether the mount is laid over the context root rather than replacing a directory.
+func (mt mountPoint) overlay() bool { return mt.dst == "" }
 
 // mountFS overlays mount points on a base FS. fsutil requires Walk to visit paths in lexical order, so the
 // entries of all layers are collected, merged and sorted before they are handed on; only metadata is held.
@@ -88,13 +98,20 @@ func (m *mountFS) Walk(ctx context.Context, target string, fn gofs.WalkDirFunc) 
 		return err
 	}
 	for _, mt := range m.mounts {
-		addParents(entries, mt.dst)
-		entries[mt.dst] = mt.root.Clone()
+		if !mt.overlay() {
+			removeTree(entries, mt.dst) // what an earlier overlay put there is hidden too
+			addParents(entries, mt.dst)
+			entries[mt.dst] = mt.root.Clone()
+		}
 		if err := mt.fs.Walk(ctx, "", func(p string, e gofs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
-			return addEntry(entries, path.Join(mt.dst, filepath.ToSlash(p)), mt.dst, e)
+			p = path.Join(mt.dst, filepath.ToSlash(p))
+			if old, ok := entries[p]; ok && mt.overlay() && !e.IsDir() && os.FileMode(old.Mode).IsDir() {
+				removeTree(entries, p) // a file replacing a directory replaces all of it
+			}
+			return addEntry(entries, p, mt.dst, e)
 		}); err != nil {
 			return err
 		}
@@ -111,10 +128,19 @@ func walkTarget(target string) string {
 	return t
 }
 
-// hidden reports whether a base path is at or under a mount point.
+// removeTree drops p and everything below it.
+func removeTree(entries map[string]*types.Stat, p string) {
+	for e := range entries {
+		if e == p || strings.HasPrefix(e, p+"/") {
+			delete(entries, e)
+		}
+	}
+}
+
+// hidden reports whether a base path is at or under a mount point that replaces a directory.
 func (m *mountFS) hidden(p string) bool {
 	for _, mt := range m.mounts {
-		if p == mt.dst || strings.HasPrefix(p, mt.dst+"/") {
+		if !mt.overlay() && (p == mt.dst || strings.HasPrefix(p, mt.dst+"/")) {
 			return true
 		}
 	}
@@ -190,9 +216,17 @@ func componentLess(a, b string) bool {
 	}
 }
 
+// Open reads p from the layer Walk took it from: the last mount that holds it.
 func (m *mountFS) Open(p string) (io.ReadCloser, error) {
-	sp := filepath.ToSlash(path.Clean(p))
-	for _, mt := range m.mounts {
+	sp := strings.TrimPrefix(path.Clean("/"+filepath.ToSlash(p)), "/")
+	for i := len(m.mounts) - 1; i >= 0; i-- {
+		mt := m.mounts[i]
+		if mt.overlay() {
+			if _, err := os.Lstat(filepath.Join(mt.src, filepath.FromSlash(sp))); err == nil {
+				return mt.fs.Open(filepath.FromSlash(sp))
+			}
+			continue
+		}
 		if rel, ok := strings.CutPrefix(sp, mt.dst+"/"); ok {
 			return mt.fs.Open(filepath.FromSlash(rel))
 		}

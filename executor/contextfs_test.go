@@ -67,3 +67,62 @@ func TestContextFSMounts(t *testing.T) {
 		t.Fatal("a destination outside the context must be refused")
 	}
 }
+
+// A mount at the context root is laid over the package directory: both trees show, the mount's files win on
+// equal paths, and a later mount at a subdirectory still replaces that directory whole.
+func TestContextFSRootOverlay(t *testing.T) {
+	root := t.TempDir()
+	write := func(p, s string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, p), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("pkg/Dockerfile", "FROM scratch\n")
+	write("pkg/common/own.txt", "package's")
+	write("pkg/shared.txt", "package's")
+	write("pkg/was-dir/inner", "hidden by the file of the overlay")
+	write("src/shared.txt", "overlay's")
+	write("src/common/extra.txt", "overlay's")
+	write("src/was-dir", "a file now")
+	write("src/vendor/gone", "replaced by the later mount")
+	write("lib/v.txt", "1.2.3")
+	for _, dst := range []string{"/", ".", ""} {
+		t.Run("dst="+dst, func(t *testing.T) {
+			fs, err := contextFS(filepath.Join(root, "pkg"), []ContextMount{
+				{Src: filepath.Join(root, "src"), Dst: dst},
+				{Src: filepath.Join(root, "lib"), Dst: "/vendor"},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var walked []string
+			if err := fs.Walk(context.Background(), "", func(p string, e gofs.DirEntry, err error) error {
+				walked = append(walked, filepath.ToSlash(p))
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"Dockerfile", "common", "common/extra.txt", "common/own.txt", "shared.txt",
+				"vendor", "vendor/v.txt", "was-dir"}
+			if !reflect.DeepEqual(walked, want) {
+				t.Fatalf("walk\n got %q\nwant %q", walked, want)
+			}
+			for p, want := range map[string]string{"Dockerfile": "FROM scratch\n", "shared.txt": "overlay's",
+				"common/own.txt": "package's", "common/extra.txt": "overlay's", "was-dir": "a file now", "vendor/v.txt": "1.2.3"} {
+				r, err := fs.Open(p)
+				if err != nil {
+					t.Fatalf("open %s: %v", p, err)
+				}
+				b, _ := io.ReadAll(r)
+				r.Close()
+				if string(b) != want {
+					t.Errorf("%s: %q, want %q", p, b, want)
+				}
+			}
+		})
+	}
+}

@@ -1,8 +1,6 @@
 package frontend
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -33,7 +31,7 @@ func (l *Loader) ResolveBuildArgs(entries []string, baseDir, source string) ([]B
 	for i, entry := range entries {
 		key, value, ok := strings.Cut(entry, "=")
 		if !ok || key == "" {
-			return nil, fmt.Errorf("%s: entry %d %q is not KEY=VALUE", source, i+1, entry)
+			return nil, fmt.Errorf("%s: entry %d is not KEY=VALUE", source, i+1) // the value may be a secret
 		}
 		args, err := l.resolveBuildArg(key, value, baseDir)
 		if err != nil {
@@ -94,25 +92,26 @@ func relativeTo(baseDir, path string) string {
 	return filepath.Join(baseDir, path)
 }
 
-// ReadBuildArgFile reads a --build-arg-file: KEY=VALUE per line, trimmed. Unlike linuxkit, blank lines and
-// lines starting with # are skipped rather than rejected.
+// ReadBuildArgFile reads a --build-arg-file: KEY=VALUE per line, trimmed, lines of any length. Unlike linuxkit,
+// blank lines and lines starting with # are skipped rather than rejected. A malformed line is reported by
+// number only: build-arg files often hold secrets.
 func ReadBuildArgFile(path string) ([]string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("--build-arg-file: %w", err)
 	}
 	var entries []string
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
+	for n, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
 		k, v, ok := strings.Cut(line, "=")
 		if !ok || strings.TrimSpace(k) == "" {
-			return nil, fmt.Errorf("%s:%d: %q is not KEY=VALUE", path, n, line)
+			return nil, fmt.Errorf("--build-arg-file %s:%d: the line is not KEY=VALUE (a blank line or one starting "+
+				"with # is skipped; the line is not shown here as it may hold a secret)", path, n+1)
 		}
 		entries = append(entries, strings.TrimSpace(k)+"="+strings.TrimSpace(v))
 	}
-	return entries, sc.Err()
+	return entries, nil
 }

@@ -2,6 +2,9 @@ package frontend
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -89,6 +92,64 @@ type Interface struct {
 	CreateInRoot bool   `yaml:"createInRoot" json:"createInRoot"`
 }
 
+// checkConfig refuses config values linuxkit could not use. uid, gid and additionalGids are untyped in
+// linuxkit's model (a number, or a name looked up in the image's /etc/passwd or /etc/group), so YAML decodes
+// anything into them; anything but a whole number or a name is refused here with the key's line rather than
+// failing later as an encoding error of the label.
+func (p *ParsedSpec) checkConfig() error {
+	c := p.Config
+	if c == nil {
+		return nil
+	}
+	for _, id := range []struct {
+		field, what string
+		value       *any
+	}{{"config.uid", "user", c.UID}, {"config.gid", "group", c.GID}} {
+		if id.value != nil {
+			if err := checkID(*id.value); err != nil {
+				return p.errorf(id.field, "%v: write a %s id (e.g. 1000) or a %s name", err, id.what, id.what)
+			}
+		}
+	}
+	if c.AdditionalGids != nil {
+		for i, g := range *c.AdditionalGids {
+			if err := checkID(g); err != nil {
+				return p.errorf(fmt.Sprintf("config.additionalGids[%d]", i), "%v: write a group id (e.g. 1000) or a group name", err)
+			}
+		}
+	}
+	return nil
+}
+
+// checkID accepts what linuxkit accepts for an id: a name, or a number that fits a uint32.
+func checkID(v any) error {
+	switch x := v.(type) {
+	case string:
+		if x == "" {
+			return errors.New("is empty")
+		}
+		return nil
+	case int:
+		if x >= 0 && uint64(x) <= math.MaxUint32 {
+			return nil
+		}
+		return fmt.Errorf("%d is out of range (0 to %d)", x, uint32(math.MaxUint32))
+	case int64, uint64:
+		return fmt.Errorf("%d is out of range (0 to %d)", x, uint32(math.MaxUint32))
+	case float64:
+		return fmt.Errorf("%v is not a whole number", x)
+	case bool:
+		return fmt.Errorf("expected a number or a name, got the boolean %v", x)
+	case nil:
+		return errors.New("is empty")
+	case []any:
+		return errors.New("expected a number or a name, got a list")
+	case map[string]any, map[any]any:
+		return errors.New("expected a number or a name, got a mapping")
+	}
+	return fmt.Errorf("expected a number or a name, got %T", v)
+}
+
 // ConfigLabelValue encodes the config exactly as linuxkit does: encoding/json's compact form, struct field order,
 // sorted map keys and HTML escaping of <, > and &. It returns "" when build.yml has no config section.
 func (s *Spec) ConfigLabelValue() (string, error) {
@@ -97,7 +158,8 @@ func (s *Spec) ConfigLabelValue() (string, error) {
 	}
 	b, err := json.Marshal(s.Config)
 	if err != nil {
-		return "", err
+		// checkConfig refuses every value known not to encode; this names the section should another slip by.
+		return "", fmt.Errorf("cannot be encoded as the %s label (%v): check the types of its values", ConfigLabel, err)
 	}
 	return string(b), nil
 }

@@ -13,7 +13,8 @@ import (
 func FuzzParseBytes(f *testing.F) {
 	for _, seed := range []string{"image: a\n", "image: a\nnetwork: yes\narches: [amd64]\n", "config: 3", "- x", "a: [",
 		"image: a\nconfig:\n  devices:\n    - {path: /x, major: 1}\n  uid: root\n  runtime: {bindNS: {net: /x}}\n",
-		"image: a\ndepends:\n  docker-images:\n    list: [a@sha256:00]\n", "image: &a x\norg: *a\n", "image: !!binary aGk=\n"} {
+		"image: a\ndepends:\n  docker-images:\n    list: [a@sha256:00]\n", "image: &a x\norg: *a\n", "image: !!binary aGk=\n",
+		"image: a\nconfig: {uid: {1: 2}, additionalGids: [[1]]}\n"} {
 		f.Add([]byte(seed))
 	}
 	matches, _ := filepath.Glob(filepath.Join("testdata", "*", "build.yml"))

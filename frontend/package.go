@@ -22,6 +22,7 @@ import (
 type Options struct {
 	BuildYML     string // build.yml file name, relative to the package dir unless absolute
 	Org          string // --org or LINUXKIT_PKG_ORG; "" leaves build.yml's org
+	OrgSource    string // where Org came from, for messages ("--org", "LINUXKIT_PKG_ORG"); "--org" when empty
 	Hash         string // --hash: used verbatim instead of the git tree hash
 	Tag          string // --tag: a template over {{.Hash}}; "" leaves build.yml's
 	Dev          bool   // --dev: org $USER (User), hash "dev"
@@ -106,6 +107,9 @@ func (l *Loader) Load(dir string) (*Package, error) {
 		return nil, err
 	}
 	l.applyOverrides(p)
+	if err := l.checkName(p); err != nil {
+		return nil, err
+	}
 	if err := l.resolveHash(p, hashPath); err != nil {
 		return nil, err
 	}
@@ -310,10 +314,50 @@ func (l *Loader) renderTag(p *Package) error {
 	if !validTag.MatchString(p.TagName) {
 		return fmt.Errorf("%s: template %q renders %q, which is not a valid image tag (letters, digits, _ . -; at most 128)", source, tmplText, p.TagName)
 	}
-	if _, err := reference.ParseNormalizedNamed(p.Org + "/" + p.Image); err != nil {
-		return fmt.Errorf("%s: %q (org %q, image %q) is not a valid image name: %v", p.Spec.File, p.Org+"/"+p.Image, p.Org, p.Image, err)
+	return nil
+}
+
+// checkName refuses an org or image that cannot name an image, before anything is hashed or built, naming
+// where the bad value came from: BuildKit, the cache and registries would otherwise fail on it mid-build with
+// "invalid reference format". The checks apply to the name as the cache writes it (docker.io/<org>/<image>).
+func (l *Loader) checkName(p *Package) error {
+	if reason := nameProblem(p.Org + "/x"); reason != "" {
+		hint := "use lowercase letters, digits and the separators . _ -, optionally after a registry host (ghcr.io/me, localhost:5000/me)"
+		switch {
+		case l.opts.Org != "":
+			source := l.opts.OrgSource
+			if source == "" {
+				source = "--org"
+			}
+			return fmt.Errorf("%s %q is not a valid org: %s; %s", source, p.Org, reason, hint)
+		case l.opts.Dev:
+			return fmt.Errorf("--dev uses the user name %q as the org, which is not a valid org: %s; pass --org too", p.Org, reason)
+		}
+		return p.Spec.errorf("org", "%q is not a valid org: %s; %s", p.Org, reason, hint)
+	}
+	if reason := nameProblem(p.Org + "/" + p.Image); reason != "" {
+		return p.Spec.errorf("image", "%q is not a valid image name: %s; use lowercase letters, digits and the "+
+			"separators . _ - and /, and set the tag with the tag field or --tag", p.Image, reason)
 	}
 	return nil
+}
+
+// nameProblem says why name, expanded as linuxkit expands it, is not a repository name without tag or digest
+// ("" if it is one).
+func nameProblem(name string) string {
+	if strings.ContainsAny(name[strings.LastIndex(name, "/")+1:], ":@") {
+		return "it carries a tag or digest"
+	}
+	_, err := reference.ParseNormalizedNamed(ExpandReference(name))
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, reference.ErrNameContainsUppercase) || strings.ToLower(name) != name:
+		return "repository names must be lowercase"
+	case errors.Is(err, reference.ErrNameTooLong):
+		return fmt.Sprintf("the name is longer than %d characters", reference.RepositoryNameTotalLengthMax)
+	}
+	return "it is not of the form [registry/]component[/component…]"
 }
 
 // ReleaseFromGitTag is the release named by the one git tag on HEAD of the package's repository, for

@@ -217,7 +217,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad template syntax", Options{Tag: "{{"}, foo, []string{"--tag: bad tag template"}},
 		{"bad template in build.yml", Options{}, filepath.Join(r.Dir, "pkg/badtmpl"), []string{"build.yml: tag: bad tag template"}},
 		{"template renders an invalid tag", Options{Tag: "a/{{.Hash}}"}, foo, []string{"not a valid image tag"}},
-		{"invalid org", Options{Org: "Has Space"}, foo, []string{"is not a valid image name"}},
+		{"invalid org", Options{Org: "Has Space"}, foo, []string{`--org "Has Space" is not a valid org`}},
 		{"hash-path not a parent", Options{HashPath: filepath.Join(r.Dir, "src")}, foo, []string{"--hash-path", "is not a parent"}},
 		{"hash-path string prefix is not a parent", Options{HashPath: filepath.Join(r.Dir, "pkg/fo")}, foo, []string{"--hash-path"}},
 		{"not committed", Options{}, filepath.Join(r.Dir, "pkg/uncommitted"), []string{"not in git"}},
@@ -232,6 +232,51 @@ func TestLoadErrors(t *testing.T) {
 			}
 			assertInOrder(t, err.Error(), tc.want)
 		})
+	}
+}
+
+// An org or image that cannot name an image is refused when the package loads, before anything is built,
+// naming build.yml's key and line, or the flag or variable the value came from.
+func TestLoadInvalidNames(t *testing.T) {
+	dir := t.TempDir() // no git needed: the names are checked before the hash
+	for _, tc := range []struct {
+		name, yml string
+		opts      Options
+		want      []string
+	}{
+		{"uppercase org", "image: x\norg: Foo\n", Options{}, []string{"build.yml:2: org: \"Foo\" is not a valid org: repository names must be lowercase"}},
+		{"org with a tag", "image: x\norg: me/x:1\n", Options{}, []string{"build.yml:2: org: \"me/x:1\" is not a valid org", "[registry/]component"}},
+		{"org with a space", "image: x\norg: my org\n", Options{}, []string{"build.yml:2: org:", "not a valid org"}},
+		{"org with an empty component", "image: x\norg: me/\n", Options{}, []string{"build.yml:2: org:", "not a valid org"}},
+		{"image with a tag", "org: me\nimage: a:b\n", Options{}, []string{"build.yml:2: image: \"a:b\" is not a valid image name: it carries a tag or digest", "--tag"}},
+		{"image with a digest", "image: a@sha256:" + strings.Repeat("0", 64) + "\n", Options{}, []string{"build.yml:1: image:", "carries a tag or digest"}},
+		{"uppercase image", "image: Init\n", Options{}, []string{"build.yml:1: image: \"Init\"", "must be lowercase"}},
+		{"image with a bad component", "image: a/-b\n", Options{}, []string{"build.yml:1: image:", "not a valid image name"}},
+		{"--org", "image: x\n", Options{Org: "Foo"}, []string{`--org "Foo" is not a valid org: repository names must be lowercase`}},
+		{"LINUXKIT_PKG_ORG", "image: x\n", Options{Org: "Foo", OrgSource: "LINUXKIT_PKG_ORG"}, []string{`LINUXKIT_PKG_ORG "Foo" is not a valid org`}},
+		{"--dev user", "image: x\n", Options{Dev: true, User: "Alice"}, []string{`--dev uses the user name "Alice"`, "pass --org"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			write(t, filepath.Join(dir, "build.yml"), tc.yml)
+			l := NewLoader(tc.opts)
+			defer l.Close()
+			_, err := l.Load(dir)
+			if err == nil {
+				t.Fatal("expected an error")
+			}
+			assertInOrder(t, err.Error(), tc.want)
+			if strings.Contains(err.Error(), "invalid reference format") {
+				t.Errorf("raw library message: %v", err)
+			}
+		})
+	}
+	for _, yml := range []string{"image: x\norg: ghcr.io/me\n", "image: x\norg: localhost:5000/a/b\n", "image: tools/go-compile\n", "image: a.b_c-d\n"} {
+		write(t, filepath.Join(dir, "build.yml"), yml)
+		l := NewLoader(Options{})
+		if _, err := l.Load(dir); err != nil {
+			t.Errorf("%q: %v", yml, err)
+		}
+		l.Close()
 	}
 }
 
@@ -303,8 +348,29 @@ func TestReadBuildArgFile(t *testing.T) {
 	if strings.Join(got, "|") != "A=b|C=@lkt:pkg:x|D=" {
 		t.Fatalf("got %q", got)
 	}
-	write(t, f, "A=b\nbroken\n")
-	if _, err := ReadBuildArgFile(f); err == nil || !strings.Contains(err.Error(), f+":2") {
-		t.Fatalf("got %v", err)
+	// Lines of any length: a certificate or token well past bufio.Scanner's 64 KiB limit.
+	long := strings.Repeat("x", 1<<20)
+	write(t, f, "CERT="+long+"\r\nB=c\n")
+	if got, err := ReadBuildArgFile(f); err != nil || len(got) != 2 || got[0] != "CERT="+long || got[1] != "B=c" {
+		t.Fatalf("long line: %d entries, %v", len(got), err)
+	}
+	const secret = "hunter2-s3cr3t"
+	for _, tc := range []struct {
+		name, content, want string
+	}{
+		{"no equals sign", "A=b\n" + secret + "\n", ":2: the line is not KEY=VALUE"},
+		{"empty key", "# c\n\n =" + secret + "\n", ":3: the line is not KEY=VALUE"},
+		{"long malformed line", "A=b\nB=c\n" + secret + strings.Repeat("y", 200<<10) + "\n", ":3: the line is not KEY=VALUE"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			write(t, f, tc.content)
+			_, err := ReadBuildArgFile(f)
+			if err == nil || !strings.Contains(err.Error(), "--build-arg-file "+f+tc.want) {
+				t.Fatalf("got %v, want %q", err, f+tc.want)
+			}
+			if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), "yyyy") {
+				t.Fatalf("the line's content is echoed: %v", err)
+			}
+		})
 	}
 }

@@ -118,7 +118,10 @@ func (p *ParsedSpec) checkDecoded() error {
 			}
 		}
 	}
-	return p.checkArches()
+	if err := p.checkArches(); err != nil {
+		return err
+	}
+	return p.checkConfig()
 }
 
 func (p *ParsedSpec) checkArches() error {

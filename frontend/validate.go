@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -18,7 +19,7 @@ import (
 // context at dst and hashed into the tag.
 type ExtraSource struct {
 	Src string // absolute path on disk
-	Dst string // clean, relative path inside the build context
+	Dst string // clean slash path relative to the build context root; "." is the root
 }
 
 // Validate applies the checks that need the package directory: path fields stay inside the package (checked
@@ -127,17 +128,38 @@ func (p *ParsedSpec) extraSources(pkgDir string) ([]ExtraSource, error) {
 		if st, err := os.Stat(src); err != nil || !st.IsDir() {
 			return nil, p.errorf(field, "source %s is not a directory", src)
 		}
-		dst := parts[1]
-		if filepath.IsAbs(dst) {
-			return nil, p.errorf(field, "destination %q must be relative to the build context root", dst)
+		dst, ok := contextPath(parts[1])
+		if !ok {
+			return nil, p.errorf(field, "destination %q escapes the build context: name a directory inside it "+
+				"(/ or . is its root)", parts[1])
 		}
-		clean := filepath.Clean(dst)
-		if clean == ".." || strings.HasPrefix(clean, "../") {
-			return nil, p.errorf(field, "destination %q escapes the build context", dst)
-		}
-		out = append(out, ExtraSource{Src: filepath.Clean(src), Dst: filepath.ToSlash(clean)})
+		out = append(out, ExtraSource{Src: filepath.Clean(src), Dst: dst})
 	}
 	return out, nil
+}
+
+// contextPath turns an extra source's destination into a clean slash path relative to the build context root.
+// As in linuxkit, whose context tar names every entry below "/", a leading / names the context root, so
+// "/common" and "common" are one place and "/" is the root itself ("."). A ".." that climbs above the root, at
+// any point of the path, is refused rather than clamped.
+func contextPath(dst string) (string, bool) {
+	depth := 0
+	for _, part := range strings.Split(filepath.ToSlash(dst), "/") {
+		switch part {
+		case "", ".":
+		case "..":
+			if depth--; depth < 0 {
+				return "", false
+			}
+		default:
+			depth++
+		}
+	}
+	rel := strings.TrimPrefix(path.Clean("/"+filepath.ToSlash(dst)), "/")
+	if rel == "" {
+		rel = "."
+	}
+	return rel, true
 }
 
 func (p *ParsedSpec) dependsImages(pkgDir string) ([]string, error) {

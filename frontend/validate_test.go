@@ -89,8 +89,9 @@ func TestValidateErrors(t *testing.T) {
 		{"extra source without colon", "extra-sources: [../src]", []string{"build.yml:2: extra-sources[0]", "is not `src:dst`"}},
 		{"extra source with two colons", "extra-sources: ['../src:a:b']", []string{"extra-sources[0]", "exactly one colon"}},
 		{"extra source missing", "extra-sources: [../nope:x]", []string{"extra-sources[0]", "is not a directory"}},
-		{"extra destination absolute", "extra-sources: [../src:/x]", []string{"extra-sources[0]", "must be relative to the build context root"}},
-		{"extra destination escapes", "extra-sources: [../src:a/../../x]", []string{"extra-sources[0]", "escapes the build context"}},
+		{"extra destination escapes", "extra-sources: [../src:a/../../x]", []string{"build.yml:2: extra-sources[0]", "escapes the build context"}},
+		{"extra destination escapes from the root", "extra-sources: [../src:/../x]", []string{"extra-sources[0]", `"/../x" escapes the build context`}},
+		{"extra destination escapes and comes back", "extra-sources: [../src:../pkg/x]", []string{"extra-sources[0]", "escapes the build context"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pkg := pkgFixture(t)
@@ -110,6 +111,28 @@ func TestValidateErrors(t *testing.T) {
 			}
 			assertInOrder(t, err.Error(), tc.want)
 		})
+	}
+}
+
+// An extra source's destination is a path inside the build context, "/" being its root, as in linuxkit.
+func TestExtraSourceDestinations(t *testing.T) {
+	pkg := pkgFixture(t)
+	for dst, want := range map[string]string{
+		"common": "common", "/common": "common", "./common/": "common", "/a/b/../c": "a/c", "//x//y": "x/y",
+		"/": ".", ".": ".", "a/..": ".", "/./": ".",
+	} {
+		p, err := ParseBytes("build.yml", []byte("image: a\nextra-sources: ['../src:"+dst+"']\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		extras, _, err := p.Validate(pkg)
+		if err != nil {
+			t.Errorf("%q: %v", dst, err)
+			continue
+		}
+		if extras[0].Dst != want {
+			t.Errorf("%q: destination %q, want %q", dst, extras[0].Dst, want)
+		}
 	}
 }
 

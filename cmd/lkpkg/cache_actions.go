@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/distribution/reference"
 	"github.com/urfave/cli/v2"
 
 	"github.com/lkpkg/lkpkg/frontend"
@@ -141,6 +142,15 @@ func cacheExport(c *cli.Context) error {
 	default:
 		return cli.Exit(fmt.Sprintf("cache export: unknown --format %q: want oci, docker or filesystem", format), 2)
 	}
+	// linuxkit writes --name expanded (foo/bar:baz → docker.io/foo/bar:baz), adding no tag.
+	refName := c.String("name")
+	if refName != "" {
+		refName = frontend.ExpandReference(refName)
+		if _, err := reference.ParseNormalizedNamed(refName); err != nil {
+			return cli.Exit(fmt.Sprintf("cache export: --name %q is not a valid image reference: write "+
+				"[registry/]name[:tag], the name in lowercase", c.String("name")), 2)
+		}
+	}
 	cache, err := openCache(c)
 	if err != nil {
 		return err
@@ -149,7 +159,7 @@ func cacheExport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := snapshot.ExportOptions{Platform: platform, Format: format, RefName: c.String("name")}
+	opts := snapshot.ExportOptions{Platform: platform, Format: format, RefName: refName}
 	if outfile == "-" {
 		return cache.Export(name, opts, c.App.Writer)
 	}

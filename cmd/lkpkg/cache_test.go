@@ -1,9 +1,11 @@
 package main
 
 import (
+	"archive/tar"
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -169,6 +171,81 @@ func TestCacheExport(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(outDir, "x.tar")); !errors.Is(err, fs.ErrNotExist) {
 		t.Error("failed export left an output file")
+	}
+}
+
+// --name is written expanded, as linuxkit's ReferenceExpand writes it and with no tag added: the OCI layout's
+// index.json names the image by org.opencontainers.image.ref.name (and io.containerd.image.name, which an import
+// reads), the docker archive by RepoTags (where a name without a tag gets :latest, as docker load needs one).
+func TestCacheExportName(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cache")
+	mustRun(t, nil, "--cache", dir, "cache", "import", fixtureTar(t))
+	for _, tc := range []struct{ name, wantOCI, wantDocker string }{
+		{"foo/bar:baz", "docker.io/foo/bar:baz", "docker.io/foo/bar:baz"},
+		{"bar:1", "docker.io/library/bar:1", "docker.io/library/bar:1"},
+		{"foo/bar", "docker.io/foo/bar", "docker.io/foo/bar:latest"},
+		{"ghcr.io/me/bar:2", "ghcr.io/me/bar:2", "ghcr.io/me/bar:2"},
+		{"localhost:5000/bar:3", "localhost:5000/bar:3", "localhost:5000/bar:3"},
+		{"docker.io/foo/bar:baz", "docker.io/foo/bar:baz", "docker.io/foo/bar:baz"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			oci := mustRun(t, nil, "--cache", dir, "cache", "export", "--format", "oci", "--outfile", "-", "--name", tc.name, "busybox:fixture")
+			var index struct {
+				Manifests []struct{ Annotations map[string]string }
+			}
+			if err := json.Unmarshal([]byte(tarMember(t, oci, "index.json")), &index); err != nil || len(index.Manifests) != 1 {
+				t.Fatalf("index.json: %v %+v", err, index)
+			}
+			for _, key := range []string{"org.opencontainers.image.ref.name", "io.containerd.image.name"} {
+				if got := index.Manifests[0].Annotations[key]; got != tc.wantOCI {
+					t.Errorf("%s = %q, want %q", key, got, tc.wantOCI)
+				}
+			}
+			docker := mustRun(t, nil, "--cache", dir, "cache", "export", "--format", "docker", "--outfile", "-", "--name", tc.name, "busybox:fixture")
+			var manifest []struct{ RepoTags []string }
+			if err := json.Unmarshal([]byte(tarMember(t, docker, "manifest.json")), &manifest); err != nil || len(manifest) != 1 {
+				t.Fatalf("manifest.json: %v %+v", err, manifest)
+			}
+			if got := manifest[0].RepoTags; len(got) != 1 || got[0] != tc.wantDocker {
+				t.Errorf("RepoTags = %q, want [%q]", got, tc.wantDocker)
+			}
+		})
+	}
+	// The OCI export imports under the expanded name.
+	other := filepath.Join(t.TempDir(), "other")
+	oci := mustRun(t, nil, "--cache", dir, "cache", "export", "--outfile", "-", "--name", "foo/bar:baz", "busybox:fixture")
+	mustRun(t, []byte(oci), "--cache", other, "cache", "import", "-")
+	if got := mustRun(t, nil, "--cache", other, "cache", "ls"); !strings.Contains(got, "docker.io/foo/bar:baz\t") {
+		t.Errorf("imported export: %q", got)
+	}
+	for _, bad := range []string{"Foo/Bar:x", "foo/bar:", "a b"} {
+		out := filepath.Join(t.TempDir(), "x.tar")
+		_, err := run(t, nil, "--cache", dir, "cache", "export", "--outfile", out, "--name", bad, "busybox:fixture")
+		if err == nil || !strings.Contains(err.Error(), "--name \""+bad+"\" is not a valid image reference") {
+			t.Errorf("--name %q: %v", bad, err)
+		}
+		if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("--name %q: an output file was written", bad)
+		}
+	}
+}
+
+// tarMember is the content of one member of a tar held in a string.
+func tarMember(t *testing.T, tarData, name string) string {
+	t.Helper()
+	tr := tar.NewReader(strings.NewReader(tarData))
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("%s not in the tar: %v", name, err)
+		}
+		if h.Name == name {
+			b, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}
 	}
 }
 

@@ -146,6 +146,10 @@ func loaderOptions(c *cli.Context) (frontend.Options, error) {
 	if opts.Dev {
 		opts.User = currentUser()
 	}
+	// urfave/cli folds the environment into the flag; a value equal to LINUXKIT_PKG_ORG's is attributed to it.
+	if env := os.Getenv("LINUXKIT_PKG_ORG"); opts.Org != "" && env == opts.Org {
+		opts.OrgSource = "LINUXKIT_PKG_ORG"
+	}
 	return opts, nil
 }
 
