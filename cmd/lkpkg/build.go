@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -73,7 +74,7 @@ func buildRootless() error {
 // this is a push (`pkg push` is `pkg build --push`).
 func checkBuildFlags(c *cli.Context) (push bool, err error) {
 	if c.NArg() < 1 {
-		return false, cli.Exit("pkg build needs at least one package directory", 2)
+		return false, errors.New("pkg build needs at least one package directory")
 	}
 	if err := checkProgressMode(c.String("progress")); err != nil {
 		return false, err
@@ -84,17 +85,17 @@ func checkBuildFlags(c *cli.Context) (push bool, err error) {
 	}
 	switch {
 	case c.Bool("force") && c.Bool("pull"):
-		return false, cli.Exit("--force and --pull cannot be combined", 2)
+		return false, errors.New("--force and --pull cannot be combined")
 	case !push && c.Bool("nobuild"):
-		return false, cli.Exit("--nobuild only makes sense with --push", 2)
+		return false, errors.New("--nobuild only makes sense with --push")
 	case !push && (c.String("release") != "" || c.Bool("release-from-git-tag")):
-		return false, cli.Exit("--release and --release-from-git-tag only make sense with --push", 2)
+		return false, errors.New("--release and --release-from-git-tag only make sense with --push")
 	case c.String("release") != "" && c.Bool("release-from-git-tag"):
-		return false, cli.Exit("--release and --release-from-git-tag cannot be combined", 2)
+		return false, errors.New("--release and --release-from-git-tag cannot be combined")
 	case c.Bool("nobuild") && (c.Bool("force") || c.Bool("pull")):
-		return false, cli.Exit("--nobuild cannot be combined with --force or --pull", 2)
+		return false, errors.New("--nobuild cannot be combined with --force or --pull")
 	case !push && c.String("sign-key") != "" && os.Getenv(signKeyEnv) == "":
-		return false, cli.Exit("--sign-key only makes sense with --push (signatures are attached in the registry)", 2)
+		return false, errors.New("--sign-key only makes sense with --push (signatures are attached in the registry)")
 	}
 	return push, nil
 }
@@ -160,6 +161,7 @@ func builderOptions(ctx context.Context, c *cli.Context) (build.Options, error) 
 	if err != nil {
 		return build.Options{}, err
 	}
+	logs := logsFor(c)
 	var docker *snapshot.DockerDaemon
 	if c.Bool("docker") {
 		if docker, err = snapshot.ConnectDocker(ctx, snapshot.DockerHost()); err != nil {
@@ -169,7 +171,8 @@ func builderOptions(ctx context.Context, c *cli.Context) (build.Options, error) 
 	return build.Options{
 		Force:        c.Bool("force"),
 		IgnoreCached: c.Bool("ignore-cached"),
-		Engine:       executor.Options{StateDir: flagString(c, "state-dir"), Messages: c.App.ErrWriter},
+		Engine: executor.Options{StateDir: flagString(c, "state-dir"), Messages: logs.Info, Debug: logs.Debug,
+			BuildKitLog: logs.BuildKit, BuildKitDebug: logs.BuildKitDebug},
 		Registry:     hostOpts,
 		Credentials:  creds,
 		SSH:          ssh,
@@ -179,7 +182,8 @@ func builderOptions(ctx context.Context, c *cli.Context) (build.Options, error) 
 		Puller:       puller,
 		Progress:     c.App.ErrWriter,
 		ProgressMode: c.String("progress"),
-		Log:          c.App.ErrWriter,
+		Log:          logs.Info,
+		Debug:        logs.Debug,
 		Concurrency:  concurrency(c.String("progress")),
 		Docker:       docker,
 		DryRun:       c.Bool("dry-run"),
@@ -201,7 +205,7 @@ func storeOptions(c *cli.Context) (*snapshot.StoreOptions, error) {
 	opts := &snapshot.StoreOptions{GraphRoot: c.String("store-root"), RunRoot: c.String("store-runroot")}
 	if !c.Bool("store") {
 		if *opts != (snapshot.StoreOptions{}) {
-			return nil, cli.Exit("--store-root and --store-runroot need --store", 2)
+			return nil, errors.New("--store-root and --store-runroot need --store")
 		}
 		return nil, nil
 	}
@@ -229,11 +233,11 @@ func checkProgressMode(mode string) error {
 		return nil
 	case "tty":
 		if !isTerminal(os.Stderr) {
-			return cli.Exit("--progress tty needs a terminal on stderr; use --progress plain (or auto)", 2)
+			return errors.New("--progress tty needs a terminal on stderr; use --progress plain (or auto)")
 		}
 		return nil
 	}
-	return cli.Exit(fmt.Sprintf("--progress %q: use auto, plain, tty, quiet or rawjson", mode), 2)
+	return fmt.Errorf("--progress %q: use auto, plain, tty, quiet or rawjson", mode)
 }
 
 // pushRequest maps --push, --manifest, --release and --nobuild onto a build.PushRequest (nil without --push).
@@ -241,7 +245,7 @@ func pushRequest(c *cli.Context, push bool, remote registry.Remote) (*build.Push
 	if !push {
 		return nil, nil
 	}
-	pusher := &registry.Pusher{Remote: remote, Log: c.App.ErrWriter} // the pulls' Remote: pushes ignore its mirrors
+	pusher := &registry.Pusher{Remote: remote, Log: logsFor(c).Info} // the pulls' Remote: pushes ignore its mirrors
 	req := &build.PushRequest{
 		Pusher:              pusher,
 		ArchTags:            c.Bool("manifest"),
@@ -255,7 +259,7 @@ func pushRequest(c *cli.Context, push bool, remote registry.Remote) (*build.Push
 		if err != nil {
 			return nil, err
 		}
-		req.Signer = registry.NewSigner(pusher.Remote, key, c.App.ErrWriter)
+		req.Signer = registry.NewSigner(pusher.Remote, key, logsFor(c).Info)
 	}
 	return req, nil
 }
