@@ -164,7 +164,11 @@ func builderOptions(ctx context.Context, c *cli.Context) (build.Options, error) 
 	logs := logsFor(c)
 	var docker *snapshot.DockerDaemon
 	if c.Bool("docker") {
-		if docker, err = snapshot.ConnectDocker(ctx, snapshot.DockerHost()); err != nil {
+		ep, err := snapshot.ResolveDockerEndpoint()
+		if err != nil {
+			return build.Options{}, err
+		}
+		if docker, err = snapshot.ConnectDocker(ctx, ep); err != nil {
 			return build.Options{}, err
 		}
 	}
