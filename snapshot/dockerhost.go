@@ -99,7 +99,7 @@ func contextDockerEndpoint(configDir, name string) (DockerEndpoint, error) {
 		return DockerEndpoint{}, fmt.Errorf("--docker: docker context %q (DOCKER_CONTEXT or currentContext in %s): %w; "+
 			"`docker context ls` lists the contexts", name, filepath.Join(configDir, config.ConfigFileName), err)
 	}
-	em, ok := meta.Endpoints[dockerEndpointName].(*dockercontext.EndpointMetaBase)
+	em, ok := meta.Endpoints[dockerEndpointName].(dockercontext.EndpointMetaBase) // the store dereferences the getter's pointer
 	if !ok || em.Host == "" {
 		return DockerEndpoint{}, fmt.Errorf("--docker: docker context %q has no docker endpoint host", name)
 	}
