@@ -45,6 +45,7 @@ type Options struct {
 	Progress     io.Writer             // BuildKit progress; nil shows none
 	ProgressMode string                // auto, plain, tty, quiet, rawjson
 	Log          io.Writer             // messages for the user
+	Debug        io.Writer             // lkpkg's decisions (cache hits, what is built where), for -v 2
 	DryRun       bool                  // print what would be built (as linuxkit's dry-run does) instead of building
 	Concurrency  int                   // packages built at once (1 when progress needs the terminal to itself)
 }
@@ -73,6 +74,9 @@ type Builder struct {
 func New(cache *snapshot.Cache, opts Options) *Builder {
 	if opts.Log == nil {
 		opts.Log = io.Discard
+	}
+	if opts.Debug == nil {
+		opts.Debug = io.Discard
 	}
 	return &Builder{opts: opts, cache: cache, unreachable: map[string]struct{}{}, needed: map[*frontend.BuildPlan]bool{}}
 }
@@ -152,9 +156,15 @@ func (b *Builder) missing(plan *frontend.BuildPlan) (todo, cached []string, err 
 		if err != nil {
 			return nil, nil, err
 		}
-		if in && !b.opts.Force {
+		switch {
+		case in && !b.opts.Force:
+			fmt.Fprintf(b.opts.Debug, "%s-%s: in the cache\n", tag, frontend.PlatformArch(pl))
 			cached = append(cached, pl)
-		} else {
+		case in:
+			fmt.Fprintf(b.opts.Debug, "%s-%s: in the cache, rebuilt (--force)\n", tag, frontend.PlatformArch(pl))
+			todo = append(todo, pl)
+		default:
+			fmt.Fprintf(b.opts.Debug, "%s-%s: not in the cache\n", tag, frontend.PlatformArch(pl))
 			todo = append(todo, pl)
 		}
 	}
@@ -198,10 +208,12 @@ func (b *Builder) buildPlatforms(ctx context.Context, plan *frontend.BuildPlan, 
 		return nil, nil, err
 	}
 	if len(plan.Package.DependsImages) == 0 && len(platforms) > 1 {
+		fmt.Fprintf(b.opts.Debug, "%s: %v in one multi-platform solve\n", plan.Package.Tag(), platforms)
 		return b.buildMultiPlatform(ctx, engine, plan, platforms, base)
 	}
 	// One platform; or depends archives, which are per architecture but live at one path in the context, so
 	// such packages build their platforms one after the other.
+	fmt.Fprintf(b.opts.Debug, "%s: %v one solve after the other\n", plan.Package.Tag(), platforms)
 	var children []ocispec.Descriptor
 	names := map[string]ocispec.Descriptor{}
 	for _, pl := range platforms {
@@ -228,6 +240,7 @@ func (b *Builder) baseContexts(ctx context.Context, plan *frontend.BuildPlan) (m
 	}
 	contexts := map[string]string{}
 	if b.opts.IgnoreCached {
+		fmt.Fprintf(b.opts.Debug, "Base images %v: from their registries (--ignore-cached)\n", images)
 		return contexts, nil
 	}
 	for _, img := range images {
@@ -237,6 +250,7 @@ func (b *Builder) baseContexts(ctx context.Context, plan *frontend.BuildPlan) (m
 		// Entries are named in full (docker.io/…), but an imported layout may carry the short name as written.
 		name, err := b.cache.FindName(img, frontend.ExpandReferenceWithTag(img))
 		if errors.Is(err, snapshot.ErrNotFound) {
+			fmt.Fprintf(b.opts.Debug, "Base image %s: not in the cache, BuildKit pulls it\n", img)
 			continue
 		}
 		if err != nil {
@@ -246,6 +260,12 @@ func (b *Builder) baseContexts(ctx context.Context, plan *frontend.BuildPlan) (m
 		if err != nil {
 			return nil, err
 		}
+		// BuildKit reads the cache's blobs through a containerd content store, which reports a mismatch (if it
+		// reads the blob at all) in containerd's words; checked here, the error names the entry and its repair.
+		if err := b.cache.VerifyEntry(name); err != nil {
+			return nil, fmt.Errorf("base image %s: %w", img, err)
+		}
+		fmt.Fprintf(b.opts.Debug, "Base image %s: from the cache entry %s (%s)\n", img, name, desc.Digest)
 		contexts[contextName(img)] = "oci-layout://" + CacheStoreName + "@" + desc.Digest.String()
 	}
 	return contexts, nil

@@ -158,3 +158,34 @@ func TestDockerDaemonRunsWhatLkpkgGives(t *testing.T) {
 		t.Errorf("docker run of the loaded export: %q, want %q", got, "hello from "+foreignUname)
 	}
 }
+
+// TestDockerContextReachesDaemon: with no DOCKER_HOST, `--docker` finds the daemon through the docker CLI's current
+// context (made and selected by the docker CLI itself), and DOCKER_CONTEXT picks a context over it.
+func TestDockerContextReachesDaemon(t *testing.T) {
+	d := startDockerd(t)
+	e := newBuildEnv(t)
+	d.docker("context", "create", "lkpkg-test", "--docker", "host="+d.host)
+	d.docker("context", "create", "nowhere", "--docker", "host=unix:///nonexistent/docker.sock")
+	d.docker("context", "use", "lkpkg-test")
+	var config string
+	for _, kv := range d.env {
+		if v, ok := strings.CutPrefix(kv, "DOCKER_CONFIG="); ok {
+			config = v
+		}
+	}
+	env := []string{"DOCKER_HOST=", "DOCKER_CONFIG=" + config}
+	e.pkg("pkg/ctx", "image: ctx\narches: ["+runtime.GOARCH+"]\n", helloDockerfile)
+	tag := e.tag("pkg/ctx")
+	r := e.mustBuild(env, "--docker", "pkg/ctx")
+	if !strings.Contains(r.stderr, "into Docker at "+d.host) {
+		t.Errorf("the build does not say it loaded into %s:\n%s", d.host, tail(r.stderr, 10))
+	}
+	if got := strings.TrimSpace(d.docker("run", "--rm", "--network", "none", tag)); got != "hello from "+unameOf[runtime.GOARCH] {
+		t.Errorf("docker run %s: %q", tag, got)
+	}
+	// DOCKER_CONTEXT wins over the current context, as with the docker CLI: here it names a daemon that is not there.
+	r = e.build(append(env, "DOCKER_CONTEXT=nowhere"), "--docker", "pkg/ctx")
+	if r.code != 1 || !strings.Contains(r.stderr, "unix:///nonexistent/docker.sock") || !strings.Contains(r.stderr, "docker context nowhere") {
+		t.Errorf("DOCKER_CONTEXT=nowhere: exit %d\n%s", r.code, tail(r.stderr, 10))
+	}
+}

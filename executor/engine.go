@@ -61,6 +61,11 @@ type Options struct {
 	// BuildKitLog receives BuildKit's own (warning and error) log; nil
 	// discards it, which hides noise such as fsverity and OOM-event checks.
 	BuildKitLog io.Writer
+	// Debug receives the engine's decisions (where its state is), for -v 2;
+	// nil discards them.
+	Debug io.Writer
+	// BuildKitDebug lowers BuildKitLog's level from warnings to debug lines.
+	BuildKitDebug bool
 	// Snapshotter is "overlayfs", "native" or "" to use overlayfs when the
 	// state dir's filesystem supports it and native otherwise.
 	Snapshotter string
@@ -106,6 +111,7 @@ func New(ctx context.Context, opts Options) (_ *Engine, err error) {
 	if err != nil {
 		return nil, err
 	}
+	fmt.Fprintf(opts.Debug, "Build engine state in %s\n", opts.StateDir)
 	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create state dir: %w", err)
 	}
@@ -120,7 +126,7 @@ func New(ctx context.Context, opts Options) (_ *Engine, err error) {
 	if e.lock, err = lockStateDir(ctx, opts.StateDir, opts.Messages); err != nil {
 		return nil, err
 	}
-	e.restoreProcess = applyProcessSettings(opts.BuildKitLog)
+	e.restoreProcess = applyProcessSettings(opts.BuildKitLog, opts.BuildKitDebug)
 	// BuildKit's first RUN asks which platforms run natively or under binfmt_misc, and the first ask execs a
 	// probe binary per architecture (a dozen processes, several under QEMU), holding up that RUN; asked now, the
 	// probes run while the engine starts, the frontend plans and the base images are unpacked.
@@ -153,6 +159,9 @@ func New(ctx context.Context, opts Options) (_ *Engine, err error) {
 func (o Options) withDefaults() (Options, error) {
 	if o.Messages == nil {
 		o.Messages = os.Stderr
+	}
+	if o.Debug == nil {
+		o.Debug = io.Discard
 	}
 	if os.Geteuid() != 0 {
 		return o, errors.New("building needs root (mounts and namespaces): run lkpkg as root, or let `lkpkg pkg build` make a user namespace (see rootless builds in the README)")

@@ -22,9 +22,9 @@ var processSettings struct {
 //   - umask 0, as buildkitd does, so that COPY reproduces file modes exactly
 //     (fsutil is told so); files lkpkg writes meanwhile need explicit modes;
 //   - logrus, which BuildKit and containerd log through, to warnings and
-//     errors on buildKitLog, or only errors to nowhere when it is nil: this
+//     errors (with debug, every level) on buildKitLog, or only errors to nowhere when it is nil: this
 //     hides noise such as fsverity and OOM-event checks on every build.
-func applyProcessSettings(buildKitLog io.Writer) (restore func()) {
+func applyProcessSettings(buildKitLog io.Writer, debug bool) (restore func()) {
 	s := &processSettings
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -38,6 +38,9 @@ func applyProcessSettings(buildKitLog io.Writer) (restore func()) {
 		logrus.SetOutput(io.Discard)
 	} else {
 		logrus.SetLevel(logrus.WarnLevel)
+		if debug {
+			logrus.SetLevel(logrus.DebugLevel)
+		}
 		logrus.SetOutput(buildKitLog)
 	}
 	var once sync.Once

@@ -152,7 +152,7 @@ func (p *Puller) storeImageBlobs(ctx context.Context, cache *snapshot.Cache, rep
 	}
 	for _, b := range append([]v1.Descriptor{m.Config}, m.Layers...) {
 		want := ocispec.Descriptor{Digest: digest.Digest(b.Digest.String()), Size: b.Size}
-		if cache.HasBlob(want.Digest) {
+		if cache.HasIntactBlob(want.Digest) { // a corrupt blob is pulled again, replacing it
 			continue
 		}
 		blobRef := repo.Context().Digest(b.Digest.String())

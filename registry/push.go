@@ -61,6 +61,9 @@ func (p *Pusher) Push(ctx context.Context, cache *snapshot.Cache, cacheName stri
 	if err != nil {
 		return err
 	}
+	if err := cache.VerifyEntry(cacheName); err != nil { // never push bytes that do not match their digests
+		return err
+	}
 	remoteName := cacheName
 	if o.RemoteName != "" {
 		remoteName = o.RemoteName

@@ -50,15 +50,22 @@ func (c *Cache) ReadBlob(d digest.Digest) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return io.ReadAll(f)
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, err
+	}
+	if d.Algorithm().Available() && d.Algorithm().FromBytes(b) != d {
+		return nil, &corruptBlobError{blob: d}
+	}
+	return b, nil
 }
 
 // WriteBlob stores the content read from r as the blob desc describes. The content goes to a temporary file in
 // the cache directory, is checked against desc.Digest (and desc.Size when it is positive), fsynced and renamed
 // into blobs/; a crash leaves at most a temporary file, never a partial blob. If the blob is already present, r is
-// not read.
+// not read; if it is present but corrupt, it is replaced.
 func (c *Cache) WriteBlob(r io.Reader, desc ocispec.Descriptor) error {
-	if c.HasBlob(desc.Digest) {
+	if c.HasIntactBlob(desc.Digest) {
 		return nil
 	}
 	tmp, err := c.stageBlob(r, desc)
@@ -112,6 +119,7 @@ func (c *Cache) stageBlob(r io.Reader, desc ocispec.Descriptor) (string, error) 
 		return "", err
 	}
 	ok = true
+	c.verified.Store(desc.Digest, true)
 	return tmp, nil
 }
 

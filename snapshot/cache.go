@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -39,7 +40,8 @@ var ErrNotFound = errors.New("not found in the linuxkit cache")
 // Cache is a linuxkit cache directory. Its methods are safe for concurrent use by goroutines and by other
 // processes (lkpkg or linuxkit) that take the same lock.
 type Cache struct {
-	dir string
+	dir      string
+	verified sync.Map // digest.Digest → true: blobs hashed and found intact by this process
 }
 
 // DefaultDir is linuxkit's default cache directory, ~/.linuxkit/cache.

@@ -25,6 +25,9 @@ type CopyOut struct {
 // manifest and index keeps its digest, and returns the manifest (or index) written. The entry is the cache's
 // own: no signature policy applies to it.
 func (c *Cache) CopyOut(ctx context.Context, cacheName string, dst types.ImageReference, o CopyOut) ([]byte, error) {
+	if err := c.VerifyEntry(cacheName); err != nil {
+		return nil, err
+	}
 	src, err := layout.NewReference(c.dir, cacheName)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cacheName, err)

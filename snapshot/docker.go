@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -23,21 +22,14 @@ type DockerDaemon struct {
 	base   string
 }
 
-// DockerHost is $DOCKER_HOST, else the default socket.
-func DockerHost() string {
-	if h := os.Getenv("DOCKER_HOST"); h != "" {
-		return h
-	}
-	return "unix:///var/run/docker.sock"
-}
-
-// ConnectDocker checks that a daemon answers at host, so a build that is to be loaded into Docker fails before it
-// starts rather than after.
-func ConnectDocker(ctx context.Context, host string) (*DockerDaemon, error) {
+// ConnectDocker checks that a daemon answers at ep (see ResolveDockerEndpoint), so a build that is to be loaded
+// into Docker fails before it starts rather than after.
+func ConnectDocker(ctx context.Context, ep DockerEndpoint) (*DockerDaemon, error) {
+	host := ep.Host
 	d := &DockerDaemon{Host: host}
 	u, err := url.Parse(host)
 	if err != nil {
-		return nil, fmt.Errorf("DOCKER_HOST %q: %w", host, err)
+		return nil, fmt.Errorf("docker host %q (docker context %s): %w", host, ep.Context, err)
 	}
 	switch u.Scheme {
 	case "unix":
@@ -47,10 +39,14 @@ func ConnectDocker(ctx context.Context, host string) (*DockerDaemon, error) {
 			return dl.DialContext(ctx, "unix", sock)
 		}}}
 		d.base = "http://docker"
-	case "tcp", "http":
+	case "tcp", "http", "https":
 		d.client, d.base = &http.Client{}, "http://"+u.Host
+		if ep.TLS != nil || u.Scheme == "https" {
+			d.client.Transport = &http.Transport{TLSClientConfig: ep.TLS}
+			d.base = "https://" + u.Host
+		}
 	default:
-		return nil, fmt.Errorf("DOCKER_HOST %q: lkpkg talks to unix:// and tcp:// endpoints", host)
+		return nil, fmt.Errorf("docker host %q (docker context %s): lkpkg talks to unix:// and tcp:// endpoints", host, ep.Context)
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -63,8 +59,8 @@ func ConnectDocker(ctx context.Context, host string) (*DockerDaemon, error) {
 		}
 		err = fmt.Errorf("HTTP %d", resp.StatusCode)
 	}
-	return nil, fmt.Errorf("--docker: no Docker daemon answers at %s (%v); lkpkg itself needs none: "+
-		"`lkpkg cache export --format docker --outfile image.tar <tag>` writes a tar that `docker load` accepts", host, err)
+	return nil, fmt.Errorf("--docker: no Docker daemon answers at %s (docker context %s: %v); lkpkg itself needs none: "+
+		"`lkpkg cache export --format docker --outfile image.tar <tag>` writes a tar that `docker load` accepts", host, ep.Context, err)
 }
 
 // DockerImage is one cache entry to load, with the names it gets in Docker.

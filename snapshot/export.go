@@ -53,6 +53,10 @@ func (c *Cache) Export(name string, opts ExportOptions, w io.Writer) error {
 				"pull it for this platform first)", name, platformString(&opts.Platform), d.Digest)
 		}
 	}
+	// Checked before the first byte is written: to stdout, a failure half way could not be taken back.
+	if err := c.verifyImage(name, img); err != nil {
+		return err
+	}
 	refName := opts.RefName
 	if refName == "" {
 		refName = name

@@ -102,7 +102,7 @@ func (c *Cache) importBlobs(r io.Reader) (ocispec.Index, error) {
 			if err := d.Validate(); err != nil {
 				continue // not a blob of a supported algorithm; an OCI layout may carry others
 			}
-			if _, ok := staged[d]; ok || c.HasBlob(d) {
+			if _, ok := staged[d]; ok || c.HasIntactBlob(d) {
 				continue
 			}
 			tmp, err := c.stageBlob(tr, ocispec.Descriptor{Digest: d, Size: hdr.Size})

@@ -75,7 +75,7 @@ func buildRootless() error {
 // this is a push (`pkg push` is `pkg build --push`).
 func checkBuildFlags(c *cli.Context) (push bool, err error) {
 	if c.NArg() < 1 {
-		return false, cli.Exit("pkg build needs at least one package directory", 2)
+		return false, errors.New("pkg build needs at least one package directory")
 	}
 	if err := checkProgressMode(c.String("progress")); err != nil {
 		return false, err
@@ -86,17 +86,17 @@ func checkBuildFlags(c *cli.Context) (push bool, err error) {
 	}
 	switch {
 	case c.Bool("force") && c.Bool("pull"):
-		return false, cli.Exit("--force and --pull cannot be combined", 2)
+		return false, errors.New("--force and --pull cannot be combined")
 	case !push && c.Bool("nobuild"):
-		return false, cli.Exit("--nobuild only makes sense with --push", 2)
+		return false, errors.New("--nobuild only makes sense with --push")
 	case !push && (c.String("release") != "" || c.Bool("release-from-git-tag")):
-		return false, cli.Exit("--release and --release-from-git-tag only make sense with --push", 2)
+		return false, errors.New("--release and --release-from-git-tag only make sense with --push")
 	case c.String("release") != "" && c.Bool("release-from-git-tag"):
-		return false, cli.Exit("--release and --release-from-git-tag cannot be combined", 2)
+		return false, errors.New("--release and --release-from-git-tag cannot be combined")
 	case c.Bool("nobuild") && (c.Bool("force") || c.Bool("pull")):
-		return false, cli.Exit("--nobuild cannot be combined with --force or --pull", 2)
+		return false, errors.New("--nobuild cannot be combined with --force or --pull")
 	case !push && c.String("sign-key") != "" && os.Getenv(signKeyEnv) == "":
-		return false, cli.Exit("--sign-key only makes sense with --push (signatures are attached in the registry)", 2)
+		return false, errors.New("--sign-key only makes sense with --push (signatures are attached in the registry)")
 	}
 	return push, nil
 }
@@ -158,10 +158,12 @@ func builderOptions(c *cli.Context) (build.Options, error) {
 	if err != nil {
 		return build.Options{}, err
 	}
+	logs := logsFor(c)
 	return build.Options{
 		Force:        c.Bool("force"),
 		IgnoreCached: c.Bool("ignore-cached"),
-		Engine:       executor.Options{StateDir: flagString(c, "state-dir"), Messages: c.App.ErrWriter},
+		Engine: executor.Options{StateDir: flagString(c, "state-dir"), Messages: logs.Info, Debug: logs.Debug,
+			BuildKitLog: logs.BuildKit, BuildKitDebug: logs.BuildKitDebug},
 		Registry:     hostOpts,
 		Credentials:  creds,
 		SSH:          ssh,
@@ -173,7 +175,8 @@ func builderOptions(c *cli.Context) (build.Options, error) {
 		Puller:       &registry.Puller{Remote: remote},
 		Progress:     c.App.ErrWriter,
 		ProgressMode: c.String("progress"),
-		Log:          c.App.ErrWriter,
+		Log:          logs.Info,
+		Debug:        logs.Debug,
 		Concurrency:  concurrency(c.String("progress")),
 		DryRun:       c.Bool("dry-run"),
 	}, nil
@@ -188,18 +191,18 @@ func buildOutputs(ctx context.Context, c *cli.Context, push bool, remote registr
 		return nil, err
 	}
 	if store != nil && !c.Bool("dry-run") {
-		o, err := build.NewStoreOutput(*store, c.App.ErrWriter)
+		o, err := build.NewStoreOutput(*store, logsFor(c).Info)
 		if err != nil {
 			return nil, err
 		}
 		outputs = append(outputs, o)
 	}
 	if c.Bool("docker") {
-		daemon, err := snapshot.ConnectDocker(ctx, snapshot.DockerHost())
+		daemon, err := connectDocker(ctx)
 		if err != nil {
 			return nil, errors.Join(err, outputs.Close())
 		}
-		outputs = append(outputs, build.NewDockerOutput(daemon, c.App.ErrWriter))
+		outputs = append(outputs, build.NewDockerOutput(daemon, logsFor(c).Info))
 	}
 	if push {
 		o, err := pushOutput(c, remote)
@@ -209,6 +212,15 @@ func buildOutputs(ctx context.Context, c *cli.Context, push bool, remote registr
 		outputs = append(outputs, o)
 	}
 	return outputs, nil
+}
+
+// connectDocker connects to the daemon the docker CLI would reach (DOCKER_HOST, else the docker context).
+func connectDocker(ctx context.Context) (*snapshot.DockerDaemon, error) {
+	ep, err := snapshot.ResolveDockerEndpoint()
+	if err != nil {
+		return nil, err
+	}
+	return snapshot.ConnectDocker(ctx, ep)
 }
 
 // sbomScanner is the --sbom-scanner image; linuxkit's "false" turns SBOMs off, as does an empty value. Without the
@@ -228,7 +240,7 @@ func storeOptions(c *cli.Context) (*snapshot.StoreOptions, error) {
 	opts := &snapshot.StoreOptions{GraphRoot: c.String("store-root"), RunRoot: c.String("store-runroot")}
 	if !c.Bool("store") {
 		if *opts != (snapshot.StoreOptions{}) {
-			return nil, cli.Exit("--store-root and --store-runroot need --store", 2)
+			return nil, errors.New("--store-root and --store-runroot need --store")
 		}
 		return nil, nil
 	}
@@ -256,16 +268,16 @@ func checkProgressMode(mode string) error {
 		return nil
 	case "tty":
 		if !isTerminal(os.Stderr) {
-			return cli.Exit("--progress tty needs a terminal on stderr; use --progress plain (or auto)", 2)
+			return errors.New("--progress tty needs a terminal on stderr; use --progress plain (or auto)")
 		}
 		return nil
 	}
-	return cli.Exit(fmt.Sprintf("--progress %q: use auto, plain, tty, quiet or rawjson", mode), 2)
+	return fmt.Errorf("--progress %q: use auto, plain, tty, quiet or rawjson", mode)
 }
 
 // pushOutput maps --manifest, --release, --nobuild and the signing flags onto a build.PushOutput.
 func pushOutput(c *cli.Context, remote registry.Remote) (*build.PushOutput, error) {
-	pusher := &registry.Pusher{Remote: remote, Log: c.App.ErrWriter} // the pulls' Remote: pushes ignore its mirrors
+	pusher := &registry.Pusher{Remote: remote, Log: logsFor(c).Info} // the pulls' Remote: pushes ignore its mirrors
 	o := &build.PushOutput{
 		Pusher:              pusher,
 		ArchTags:            c.Bool("manifest"),
@@ -273,14 +285,14 @@ func pushOutput(c *cli.Context, remote registry.Remote) (*build.PushOutput, erro
 		ReleaseFromGitTag:   c.Bool("release-from-git-tag"),
 		NoBuild:             c.Bool("nobuild"),
 		DisableContentTrust: c.Bool("disable-content-trust"),
-		Log:                 c.App.ErrWriter,
+		Log:                 logsFor(c).Info,
 	}
 	if keyFile := c.String("sign-key"); keyFile != "" {
 		key, err := loadSignKey(keyFile)
 		if err != nil {
 			return nil, err
 		}
-		o.Signer = registry.NewSigner(pusher.Remote, key, c.App.ErrWriter)
+		o.Signer = registry.NewSigner(pusher.Remote, key, logsFor(c).Info)
 	}
 	return o, nil
 }

@@ -55,7 +55,11 @@ func cacheLs(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// linuxkit prints the listing at info level, so -q leaves only the exit status (0: the cache is readable).
 	w := c.App.Writer
+	if logLevel(c) < levelInfo {
+		w = io.Discard
+	}
 	fmt.Fprintf(w, "%s\t%s\n", "image name", "root manifest hash")
 	for _, n := range names {
 		fmt.Fprintf(w, "%s\t%s\n", n, list[n].Digest)
@@ -65,7 +69,7 @@ func cacheLs(c *cli.Context) error {
 
 func cacheRm(c *cli.Context) error {
 	if c.NArg() == 0 {
-		return cli.Exit("cache rm: give at least one image name (see `lkpkg cache ls`)", 2)
+		return errors.New("cache rm: give at least one image name (see `lkpkg cache ls`)")
 	}
 	cache, err := openCache(c)
 	if err != nil {
@@ -99,12 +103,12 @@ func removeFromCache(c *cli.Context, cache *snapshot.Cache, names []string) erro
 			return err
 		}
 		for _, u := range unchecked {
-			fmt.Fprintf(c.App.ErrWriter, "Keeping (cannot check the registry): %v\n", u)
+			fmt.Fprintf(logsFor(c).Info, "Keeping (cannot check the registry): %v\n", u)
 		}
 		names = published
 	}
 	for _, n := range names {
-		fmt.Fprintf(c.App.ErrWriter, "Removing %s\n", n)
+		fmt.Fprintf(logsFor(c).Info, "Removing %s\n", n)
 	}
 	return cache.Remove(names...)
 }
@@ -126,21 +130,21 @@ func cacheClean(c *cli.Context) error {
 
 func cacheExport(c *cli.Context) error {
 	if c.NArg() != 1 {
-		return cli.Exit("cache export: give exactly one image name", 2)
+		return errors.New("cache export: give exactly one image name")
 	}
 	outfile := c.String("outfile")
 	if outfile == "" {
-		return cli.Exit("cache export: --outfile is required (- for stdout)", 2)
+		return errors.New("cache export: --outfile is required (- for stdout)")
 	}
 	platform, err := snapshot.ParsePlatform(c.String("platform"))
 	if err != nil {
-		return cli.Exit("cache export: "+err.Error(), 2)
+		return fmt.Errorf("cache export: %w", err)
 	}
 	format := snapshot.Format(c.String("format"))
 	switch format {
 	case snapshot.FormatOCI, snapshot.FormatDocker, snapshot.FormatFilesystem:
 	default:
-		return cli.Exit(fmt.Sprintf("cache export: unknown --format %q: want oci, docker or filesystem", format), 2)
+		return fmt.Errorf("cache export: unknown --format %q: want oci, docker or filesystem", format)
 	}
 	// linuxkit writes --name expanded (foo/bar:baz → docker.io/foo/bar:baz), adding no tag.
 	refName := c.String("name")
@@ -168,7 +172,7 @@ func cacheExport(c *cli.Context) error {
 
 func cacheImport(c *cli.Context) error {
 	if c.NArg() != 1 {
-		return cli.Exit("cache import: give one tar file, or - for stdin", 2)
+		return errors.New("cache import: give one tar file, or - for stdin")
 	}
 	var r io.Reader = c.App.Reader
 	if arg := c.Args().First(); arg != "-" {

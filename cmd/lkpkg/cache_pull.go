@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"github.com/urfave/cli/v2"
 
 	"github.com/lkpkg/lkpkg/frontend"
@@ -9,7 +10,7 @@ import (
 
 func cachePull(c *cli.Context) error {
 	if c.NArg() < 1 {
-		return cli.Exit("cache pull needs at least one image name", 2)
+		return errors.New("cache pull needs at least one image name")
 	}
 	cache, err := openCache(c)
 	if err != nil {

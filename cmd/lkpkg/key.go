@@ -35,7 +35,7 @@ func keyCommand() *cli.Command {
 
 func keyGenerate(c *cli.Context) error {
 	if c.NArg() != 0 {
-		return cli.Exit("key generate takes no arguments", 2)
+		return errors.New("key generate takes no arguments")
 	}
 	prefix := c.String("output-key-prefix")
 	privFile, pubFile := prefix+".key", prefix+".pub"
@@ -60,7 +60,7 @@ func keyGenerate(c *cli.Context) error {
 	if err := writeKeyFile(pubFile, pubPEM, 0o644, c.Bool("force")); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.ErrWriter, "Private key written to %s\nPublic key written to %s\n", privFile, pubFile)
+	fmt.Fprintf(logsFor(c).Info, "Private key written to %s\nPublic key written to %s\n", privFile, pubFile)
 	return nil
 }
 

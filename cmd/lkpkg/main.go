@@ -46,7 +46,7 @@ func main() {
 }
 
 func newApp() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:                   "lkpkg",
 		Usage:                  "build LinuxKit packages without a Docker daemon",
 		Version:                version,
@@ -54,9 +54,17 @@ func newApp() *cli.App {
 		UseShortOptionHandling: true,
 		Flags:                  rootFlags(),
 		Commands:               []*cli.Command{pkgCommand(), cacheCommand(), keyCommand(), verifyCommand(), versionCommand()},
+		Before:                 checkLogFlags,
+		Action:                 unknownCommand,
 		// Errors are printed once, by main.
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
+	for _, cmd := range app.Commands {
+		if cmd.Action == nil && len(cmd.Subcommands) > 0 {
+			cmd.Action = unknownCommand
+		}
+	}
+	return app
 }
 
 func rootFlags() []cli.Flag {
@@ -65,8 +73,8 @@ func rootFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "mirror", EnvVars: []string{"LINUXKIT_MIRROR"},
 			Usage: "read images from a mirror first: [<registry>=]http(s)://host[:port][/path] (no registry: every registry); for FROM images, cache pull, --pull and --precache-images, never for pushes"},
 		&cli.StringSliceFlag{Name: "cert-file", Usage: "extra CA certificate(s) for registry TLS"},
-		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "accepted for linuxkit compatibility; ignored"},
-		&cli.IntFlag{Name: "verbose", Aliases: []string{"v"}, Value: 1, Usage: "accepted for linuxkit compatibility; ignored"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only errors and what a command exists to print (tags, exports); cache ls prints nothing"},
+		&cli.IntFlag{Name: "verbose", Aliases: []string{"v"}, Value: levelInfo, Usage: "log level: 0 errors only, 1 info, 2 lkpkg's decisions (cache hits, registry look-ups, where things build), 3 also BuildKit's debug log"},
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -99,7 +100,7 @@ func buildFlags() []cli.Flag {
 
 func showTag(c *cli.Context) error {
 	if c.NArg() < 1 {
-		return cli.Exit("show-tag needs at least one package directory", 2)
+		return errors.New("show-tag needs at least one package directory")
 	}
 	opts, err := loaderOptions(c)
 	if err != nil {
@@ -168,7 +169,7 @@ func boolPair(c *cli.Context, positive, negative string) (*bool, error) {
 	posCtx, negCtx := setIn(c, positive), setIn(c, negative)
 	switch {
 	case posCtx != nil && negCtx != nil:
-		return nil, cli.Exit(fmt.Sprintf("cannot set both --%s and --%s", positive, negative), 2)
+		return nil, fmt.Errorf("cannot set both --%s and --%s", positive, negative)
 	case posCtx != nil:
 		v := posCtx.Bool(positive)
 		return &v, nil

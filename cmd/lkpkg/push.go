@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -43,12 +44,12 @@ func remoteFor(c *cli.Context, creds *registry.Credentials, o registry.HostsOpti
 // newPusher is a registry.Pusher over newRemote, logging to stderr.
 func newPusher(c *cli.Context) (*registry.Pusher, error) {
 	remote, err := newRemote(c)
-	return &registry.Pusher{Remote: remote, Log: c.App.ErrWriter}, err
+	return &registry.Pusher{Remote: remote, Log: logsFor(c).Info}, err
 }
 
 func pkgManifest(c *cli.Context) error {
 	if c.NArg() != 1 {
-		return cli.Exit("pkg manifest needs exactly one package directory", 2)
+		return errors.New("pkg manifest needs exactly one package directory")
 	}
 	opts, err := loaderOptions(c)
 	if err != nil {
@@ -79,7 +80,7 @@ func pkgManifest(c *cli.Context) error {
 
 func pkgRemoteTag(c *cli.Context) error {
 	if c.NArg() != 2 {
-		return cli.Exit("pkg remote-tag needs two references: <from> <to>", 2)
+		return errors.New("pkg remote-tag needs two references: <from> <to>")
 	}
 	pusher, err := newPusher(c)
 	if err != nil {
@@ -91,11 +92,11 @@ func pkgRemoteTag(c *cli.Context) error {
 
 func cachePush(c *cli.Context) error {
 	if c.NArg() < 1 {
-		return cli.Exit("cache push needs at least one image name", 2)
+		return errors.New("cache push needs at least one image name")
 	}
 	remoteName := c.String("remote-name")
 	if remoteName != "" && c.NArg() > 1 {
-		return cli.Exit("--remote-name needs exactly one image name", 2)
+		return errors.New("--remote-name needs exactly one image name")
 	}
 	cache, err := openCache(c)
 	if err != nil {

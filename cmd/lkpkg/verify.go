@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -25,7 +26,7 @@ func verifyCommand() *cli.Command {
 
 func verify(c *cli.Context) error {
 	if c.NArg() < 1 {
-		return cli.Exit("verify needs at least one image reference", 2)
+		return errors.New("verify needs at least one image reference")
 	}
 	key, err := sign.LoadPublicKey(c.String("key"))
 	if err != nil {
