@@ -31,7 +31,7 @@ func pkgBuild(c *cli.Context) error {
 		return err
 	}
 	if rootless.Needed() && !c.Bool("dry-run") && !c.Bool("nobuild") {
-		return buildRootless()
+		return buildRootless(c)
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -58,8 +58,8 @@ func pkgBuild(c *cli.Context) error {
 
 // buildRootless runs this same command again as root of a user namespace made of the caller's subordinate ids
 // (see package rootless) and exits as it does; that run prints its own errors.
-func buildRootless() error {
-	status, err := rootless.Run()
+func buildRootless(c *cli.Context) error {
+	status, err := rootless.Run(c.App.ErrWriter)
 	if err != nil {
 		return err
 	}
@@ -169,7 +169,8 @@ func builderOptions(ctx context.Context, c *cli.Context) (build.Options, error) 
 	return build.Options{
 		Force:        c.Bool("force"),
 		IgnoreCached: c.Bool("ignore-cached"),
-		Engine:       executor.Options{StateDir: flagString(c, "state-dir"), Messages: c.App.ErrWriter},
+		Engine:       executor.Options{StateDir: flagString(c, "state-dir"), Messages: c.App.ErrWriter,
+			Explain: c.Int("verbose") >= 2},
 		Registry:     hostOpts,
 		Credentials:  creds,
 		SSH:          ssh,
