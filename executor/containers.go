@@ -112,6 +112,9 @@ func (x *containerExecutor) Run(ctx context.Context, id string, root bkexecutor.
 		return nil, err
 	}
 	defer cleanSpec()
+	if err := x.sandbox.checkNetwork(spec); err != nil {
+		return nil, err
+	}
 	if x.sandbox.singleID {
 		dropOtherOwners(spec)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/moby/buildkit/executor/oci"
 	"github.com/moby/sys/userns"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/lkpkg/lkpkg/rootless"
@@ -23,9 +24,10 @@ const procProbeEnv = "_LKPKG_PROBE_MOUNTS"
 // Exit statuses of the probe: probeNoMounts, or the sum of the probeNo… bits of what it could not do.
 const (
 	probeOK         = 0
-	probeNoProc     = 1  // no new procfs: /proc is partly masked (a container's)
-	probeNoHostname = 2  // no hostname of its own: a seccomp profile refuses sethostname without CAP_SYS_ADMIN
-	probeNoMounts   = 10 // no mount at all: a security module (AppArmor) refuses them
+	probeNoProc     = 1   // no new procfs: /proc is partly masked (a container's)
+	probeNoHostname = 2   // no hostname of its own: a seccomp profile refuses sethostname without CAP_SYS_ADMIN
+	probeNoNetwork  = 4   // no network namespace of its own
+	probeNoMounts   = 100 // no mount at all: a security module (AppArmor) refuses them
 )
 
 // sandbox is the isolation RUN steps get in this process's circumstances, decided once as the engine starts.
@@ -33,8 +35,10 @@ type sandbox struct {
 	processMode oci.ProcessMode
 	// noHostname leaves RUN steps the hostname of this process's UTS namespace (in a UTS namespace of their own).
 	noHostname bool
-	singleID   bool     // the user namespace maps one id (rootless.MappingSingle)
-	why        []string // the reasons for anything less than a full sandbox, for --verbose 2
+	singleID   bool // the user namespace maps one id (rootless.MappingSingle)
+	// noNetwork: no network namespace can be made, so no RUN step can be kept off the network (checkNetwork).
+	noNetwork bool
+	why       []string // the reasons for anything less than a full sandbox, for --verbose 2
 }
 
 // detectSandbox finds out what RUN steps' containers can have here. Root of the initial user namespace can
@@ -49,11 +53,12 @@ func detectSandbox() (sandbox, error) {
 	}
 	status, msg := runMountProbe()
 	switch {
-	case status >= probeOK && status <= probeNoProc|probeNoHostname:
+	case status >= probeOK && status <= probeNoProc|probeNoHostname|probeNoNetwork:
 		if status&probeNoProc != 0 {
 			sb.processMode = oci.NoProcessSandbox
 		}
 		sb.noHostname = status&probeNoHostname != 0
+		sb.noNetwork = status&probeNoNetwork != 0
 		if msg != "" {
 			sb.why = append(sb.why, strings.Split(msg, "\n")...)
 		}
@@ -111,8 +116,28 @@ func probeMounts() int {
 		status |= probeNoHostname
 		why = append(why, fmt.Sprintf("sethostname is refused (%v), as by podman's seccomp profile without CAP_SYS_ADMIN", err))
 	}
+	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+		status |= probeNoNetwork
+		why = append(why, fmt.Sprintf("a network namespace cannot be made (%v)", err))
+	}
 	fmt.Fprint(os.Stderr, strings.Join(why, "\n"))
 	return status
+}
+
+// checkNetwork refuses a RUN step whose spec asks for a network namespace of its own (network: false) where none
+// can be made: it would otherwise fail obscurely, or worse, be given the network.
+func (sb sandbox) checkNetwork(spec *specs.Spec) error {
+	if !sb.noNetwork || spec.Linux == nil {
+		return nil
+	}
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == specs.NetworkNamespace && ns.Path == "" {
+			return errors.New("this build has no network (build.yml's network: false), but no network namespace " +
+				"can be made here to keep its RUN steps off the network; allow unshare(CLONE_NEWNET) in the " +
+				"container's seccomp profile, or set network: true if the package may use the network")
+		}
+	}
+	return nil
 }
 
 // describe is the one line saying how RUN steps are isolated, printed when that is not a full sandbox of root;
@@ -141,6 +166,9 @@ func (sb sandbox) describe(snapshotter string, snapshotterWhy error, explain boo
 	line := fmt.Sprintf("lkpkg: sandbox: RUN steps run in a user namespace %s, with %s and %s snapshots", ids, pids, snapshotter)
 	if sb.noHostname {
 		line += "; their hostname is this container's"
+	}
+	if sb.noNetwork {
+		line += "; no network namespace can be made, so only network: true builds can run"
 	}
 	if snapshotterWhy != nil {
 		why = append(why, "overlayfs: "+snapshotterWhy.Error())
