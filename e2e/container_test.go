@@ -270,6 +270,24 @@ func TestUnprivilegedContainer(t *testing.T) {
 			}
 		})
 	}
+	t.Run("uid 1000 base image of other owners", func(t *testing.T) {
+		c.pkg("pkg/owned", "image: owned\narches: ["+runtime.GOARCH+"]\n",
+			"FROM busybox:fixture\nRUN touch /owned && chown 1000:1000 /owned\n")
+		c.mustBuild(nil, "pkg/owned") // as root on the host
+		owned := strings.TrimPrefix(c.tag("pkg/owned"), "docker.io/")
+		c.pkg("pkg/on-owned", "image: on-owned\narches: ["+runtime.GOARCH+"]\n",
+			"FROM "+owned+"\nRUN stat -c %u:%g /owned > /owner\n")
+		if err := exec.Command("chmod", "-R", "a+rwX", c.repo.Dir, c.cache).Run(); err != nil {
+			t.Fatal(err)
+		}
+		r := c.run([]string{"--user", "1000:1000"}, "lkpkg --cache /cache pkg build --progress plain pkg/on-owned")
+		if r.code != 0 {
+			t.Fatalf("build on a base image with files of uid 1000: exit %d\n%s", r.code, tail(r.stderr, 30))
+		}
+		if got := strings.TrimSpace(c.file(c.tag("pkg/on-owned"), runtime.GOARCH, "owner")); got != "0:0" {
+			t.Errorf("the base image's file of 1000:1000 is %s in the build, want squashed to 0:0", got)
+		}
+	})
 	t.Run("uid 1000 chown", func(t *testing.T) {
 		c.pkg("pkg/chown", "image: chown\narches: ["+runtime.GOARCH+"]\n", "FROM busybox:fixture\nRUN touch /f && chown 1000 /f\n")
 		if err := exec.Command("chmod", "-R", "a+rwX", c.repo.Dir, c.cache).Run(); err != nil {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/containerd/containerd/v2/core/diff"
 	"github.com/containerd/containerd/v2/core/diff/apply"
 	ctdmetadata "github.com/containerd/containerd/v2/core/metadata"
 	ctdsnapshot "github.com/containerd/containerd/v2/core/snapshots"
@@ -118,6 +119,10 @@ func newWorkerOpt(ctx context.Context, spec workerSpec) (_ base.WorkerOpt, rerr 
 		return opt, err
 	}
 	store := containerdsnapshot.NewContentStore(mdb.ContentStore(), "buildkit")
+	var applier diff.Applier = apply.NewFileSystemApplier(store)
+	if spec.sandbox.singleID {
+		applier = rootOwnedApplier{store: store}
+	}
 	return base.WorkerOpt{
 		ID:   id,
 		Root: root,
@@ -133,7 +138,7 @@ func newWorkerOpt(ctx context.Context, spec workerSpec) (_ base.WorkerOpt, rerr 
 		Executor:         exec,
 		Snapshotter:      containerdsnapshot.NewSnapshotter(spec.snapshotter.Name, mdb.Snapshotter(spec.snapshotter.Name), "buildkit", nil),
 		ContentStore:     store,
-		Applier:          winlayers.NewFileSystemApplierWithWindows(store, apply.NewFileSystemApplier(store)),
+		Applier:          winlayers.NewFileSystemApplierWithWindows(store, applier),
 		Differ:           winlayers.NewWalkingDiffWithWindows(store, walking.NewWalkingDiff(store)),
 		Platforms:        []ocispecs.Platform{platforms.Normalize(platforms.DefaultSpec())},
 		LeaseManager:     leaseutil.WithNamespace(ctdmetadata.NewLeaseManager(mdb), "buildkit"),
