@@ -33,12 +33,16 @@ STATIC_TAGS    = $(TAGS) osusergo netgo
 # mmdebstrap from Debian packages (IMAGE_SUITE, default the host's release). Push it with `lkpkg cache push`.
 IMAGE_SUITE ?= $(shell . /etc/os-release && echo $$VERSION_CODENAME)
 IMAGE_ARCH  ?= $(shell $(GO) env GOARCH)
-image: deps
-	@.ci/deps --image
+# The Debian root file system is made once; delete image/rootfs.tar to take newer packages.
+image: deps image/rootfs.tar
 	$(GO) build $(GOFLAGS) -tags '$(STATIC_TAGS)' -ldflags '$(LDFLAGS) $(STATIC_LDFLAGS)' -o image/lkpkg ./cmd/lkpkg
-	mmdebstrap --quiet --variant=essential --include=git,ca-certificates --architectures=$(IMAGE_ARCH) \
-		$(IMAGE_SUITE) image/rootfs.tar
 	image/lkpkg pkg build --force --platforms linux/$(IMAGE_ARCH) image
+
+image/rootfs.tar:
+	@.ci/deps --image
+	mmdebstrap --quiet --variant=essential --include=git,ca-certificates --architectures=$(IMAGE_ARCH) \
+		$(IMAGE_SUITE) $@.tmp
+	mv $@.tmp $@
 
 # The main job: build every example package, for all its architectures, fully offline, from the bundled
 # base image, into a project-local linuxkit cache; print their tags. Re-running it finds them cached.
