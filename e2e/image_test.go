@@ -22,7 +22,14 @@ func TestCIImage(t *testing.T) {
 	if _, err := exec.LookPath("podman"); err != nil {
 		t.Skip("podman is not installed (.ci/deps --test installs it)")
 	}
-	imageCache := t.TempDir()
+	// podman refuses a runroot longer than 50 characters, and names an image pulled from an OCI layout after its
+	// path, which must then be lowercase: t.TempDir's are neither.
+	dir, err := os.MkdirTemp("", "lkpkg-img")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	imageCache := filepath.Join(dir, "cache")
 	cmd := exec.Command("make", "-C", "..", "image")
 	cmd.Env = append(testEnv(), "LINUXKIT_CACHE="+imageCache)
 	var stdout, stderr bytes.Buffer
@@ -36,11 +43,6 @@ func TestCIImage(t *testing.T) {
 	}
 	checkOCILayout(t, imageCache)
 
-	dir, err := os.MkdirTemp("", "lkpkg-img") // podman refuses a runroot longer than 50 characters
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
 	conf := filepath.Join(dir, "containers.conf")
 	writeFile(t, conf, podmanConf)
 	podman := func(args ...string) (string, string, error) {
