@@ -40,6 +40,10 @@ func TestRootOwnedApplier(t *testing.T) {
 	zw.Write(raw.Bytes())
 	zw.Close()
 
+	// The engine's tests point temporary mounts at their own (removed) state dirs: this one needs a live one.
+	if err := useStateDirForTempMounts(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	store, err := local.NewStore(t.TempDir())
 	if err != nil {
