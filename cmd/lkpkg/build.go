@@ -169,8 +169,7 @@ func builderOptions(ctx context.Context, c *cli.Context) (build.Options, error) 
 	return build.Options{
 		Force:        c.Bool("force"),
 		IgnoreCached: c.Bool("ignore-cached"),
-		Engine: executor.Options{StateDir: flagString(c, "state-dir"), Messages: c.App.ErrWriter,
-			Explain: c.Int("verbose") >= 2},
+		Engine:       executor.Options{StateDir: flagString(c, "state-dir"), Messages: c.App.ErrWriter, Explain: c.Int("verbose") >= 2},
 		Registry:     hostOpts,
 		Credentials:  creds,
 		SSH:          ssh,

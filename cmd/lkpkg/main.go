@@ -65,8 +65,8 @@ func rootFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "mirror", EnvVars: []string{"LINUXKIT_MIRROR"},
 			Usage: "read images from a mirror first: [<registry>=]http(s)://host[:port][/path] (no registry: every registry); for FROM images, cache pull, --pull and --precache-images, never for pushes"},
 		&cli.StringSliceFlag{Name: "cert-file", Usage: "extra CA certificate(s) for registry TLS"},
-		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "accepted for linuxkit compatibility; ignored"},
-		&cli.IntFlag{Name: "verbose", Aliases: []string{"v"}, Value: 1, Usage: "accepted for linuxkit compatibility; ignored"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "2 or more: pkg build says why RUN steps' sandbox is less than root's (in a container, rootless); otherwise accepted for linuxkit compatibility"},
+		&cli.IntFlag{Name: "verbose", Aliases: []string{"v"}, Value: 1, Usage: "2 or more: pkg build says why RUN steps' sandbox is less than root's (in a container, rootless); otherwise accepted for linuxkit compatibility"},
 	}
 }
 
