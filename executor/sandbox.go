@@ -157,7 +157,7 @@ func (sb sandbox) describe(snapshotter string, snapshotterWhy error, explain boo
 	case rootless.MappingSubordinate:
 		ids = "with your subordinate ids"
 	default:
-		ids = "(this process's)"
+		ids = "(the one lkpkg was started in)"
 	}
 	pids := "their own PID namespace and /proc"
 	if sb.processMode == oci.NoProcessSandbox {
@@ -192,5 +192,5 @@ func singleIDHint() string {
 			"installed setuid root (apt-get install uidmap)"
 	}
 	return "this build has a single id (yours, as root): a step giving files to another id (chown 1000, adduser) " +
-		"fails with \"Invalid argument\", as does a base image with files of other owners; for other ids, " + how
+		"fails with \"Invalid argument\" (files of other owners in base images are given to root); for other ids, " + how
 }
