@@ -12,7 +12,7 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS  = -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN     := bin/lkpkg
 
-.PHONY: all build deps test-deps examples test bench fuzz vendor
+.PHONY: all build deps test-deps examples test bench fuzz vendor image
 all: build
 
 deps:
@@ -23,6 +23,26 @@ test-deps:
 
 build: deps
 	$(GO) build $(GOFLAGS) -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/lkpkg
+
+# A static lkpkg (glibc and libseccomp linked in; osusergo netgo: no NSS modules looked for at run time).
+STATIC_LDFLAGS = -linkmode external -extldflags -static
+STATIC_TAGS    = $(TAGS) osusergo netgo
+
+# lkpkg's CI image, built offline by the static lkpkg itself into the linuxkit cache ($$LINUXKIT_CACHE, else
+# ~/.linuxkit/cache) as lkpkg/lkpkg:<tag> for this host's architecture: image/Dockerfile on a minimal Debian made by
+# mmdebstrap from Debian packages (IMAGE_SUITE, default the host's release). Push it with `lkpkg cache push`.
+IMAGE_SUITE ?= $(shell . /etc/os-release && echo $$VERSION_CODENAME)
+IMAGE_ARCH  ?= $(shell $(GO) env GOARCH)
+# The Debian root file system is made once; delete image/rootfs.tar to take newer packages.
+image: deps image/rootfs.tar
+	$(GO) build $(GOFLAGS) -tags '$(STATIC_TAGS)' -ldflags '$(LDFLAGS) $(STATIC_LDFLAGS)' -o image/lkpkg ./cmd/lkpkg
+	image/lkpkg pkg build --force --platforms linux/$(IMAGE_ARCH) image
+
+image/rootfs.tar:
+	@.ci/deps --image
+	mmdebstrap --quiet --variant=essential --include=git,ca-certificates --architectures=$(IMAGE_ARCH) \
+		$(IMAGE_SUITE) $@.tmp
+	mv $@.tmp $@
 
 # The main job: build every example package, for all its architectures, fully offline, from the bundled
 # base image, into a project-local linuxkit cache; print their tags. Re-running it finds them cached.
@@ -43,6 +63,7 @@ bench: test-deps build
 	LKPKG=$(CURDIR)/$(BIN) bench/showtag.sh --dirty
 	LKPKG=$(CURDIR)/$(BIN) bench/build.sh
 	LKPKG=$(CURDIR)/$(BIN) bench/rootless.sh
+	LKPKG=$(CURDIR)/$(BIN) bench/container.sh
 	LKPKG_BIN=$(CURDIR)/$(BIN) $(GO) test $(GOFLAGS) -tags '$(TAGS)' -run '^$$' -bench Push -benchtime 5x ./e2e/
 
 fuzz:

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/containerd/containerd/v2/core/mount"
@@ -23,6 +24,7 @@ import (
 	rootlessspecconv "github.com/moby/buildkit/util/rootless/specconv"
 	"github.com/moby/buildkit/util/stack"
 	"github.com/moby/sys/user"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/lkpkg/lkpkg/executor/ociruntime"
@@ -38,6 +40,7 @@ type containerExecutor struct {
 	root        string // per-step bundles, resolv.conf and hosts
 	containers  string // libcontainer's state
 	rootless    bool   // in a user namespace: the spec is made rootless (no cgroups, no new sysfs)
+	sandbox     sandbox
 	networks    map[pb.NetMode]network.Provider
 	interactive bkexecutor.Executor
 	watchdog    *watchdog
@@ -45,7 +48,7 @@ type containerExecutor struct {
 
 var subreaperOnce sync.Once
 
-func newContainerExecutor(root, containers string, rootless bool, networks map[pb.NetMode]network.Provider, interactive bkexecutor.Executor, dog *watchdog) (*containerExecutor, error) {
+func newContainerExecutor(root, containers string, rootless bool, sb sandbox, networks map[pb.NetMode]network.Provider, interactive bkexecutor.Executor, dog *watchdog) (*containerExecutor, error) {
 	for _, dir := range []string{root, containers} {
 		if err := os.MkdirAll(dir, 0o711); err != nil {
 			return nil, err
@@ -58,7 +61,7 @@ func newContainerExecutor(root, containers string, rootless bool, networks map[p
 	if err != nil {
 		return nil, fmt.Errorf("become a subreaper for RUN steps' containers: %w", err)
 	}
-	return &containerExecutor{root: root, containers: containers, rootless: rootless, networks: networks,
+	return &containerExecutor{root: root, containers: containers, rootless: rootless, sandbox: sb, networks: networks,
 		interactive: interactive, watchdog: dog}, nil
 }
 
@@ -104,11 +107,20 @@ func (x *containerExecutor) Run(ctx context.Context, id string, root bkexecutor.
 	if meta.ReadonlyRootFS {
 		opts = append(opts, containerdoci.WithRootFSReadonly())
 	}
-	spec, cleanSpec, err := oci.GenerateSpec(ctx, meta, mounts, id, resolvConf, hostsFile, namespace, "", oci.ProcessSandbox, nil, "", false, "", nil, opts...)
+	spec, cleanSpec, err := oci.GenerateSpec(ctx, meta, mounts, id, resolvConf, hostsFile, namespace, "", x.sandbox.processMode, nil, "", false, "", nil, opts...)
 	if err != nil {
 		return nil, err
 	}
 	defer cleanSpec()
+	if err := x.sandbox.checkNetwork(spec); err != nil {
+		return nil, err
+	}
+	if x.sandbox.singleID {
+		dropOtherOwners(spec)
+	}
+	if x.sandbox.noHostname {
+		spec.Hostname = "" // still a UTS namespace of its own, keeping the name it was created with
+	}
 	spec.Root.Path = rootFS
 	spec.Root.Readonly = spec.Root.Readonly || root.Readonly
 	cwd, err := fs.RootPath(rootFS, meta.Cwd)
@@ -245,4 +257,19 @@ func writerOrDiscard(w io.WriteCloser) io.Writer {
 		return io.Discard
 	}
 	return w
+}
+
+// dropOtherOwners removes the uid= and gid= options naming ids other than root from a spec's mounts (devpts has
+// gid=5): in a namespace mapping a single id they do not exist, and the kernel refuses the mount.
+func dropOtherOwners(spec *specs.Spec) {
+	for i, m := range spec.Mounts {
+		kept := m.Options[:0:0]
+		for _, o := range m.Options {
+			if (strings.HasPrefix(o, "uid=") || strings.HasPrefix(o, "gid=")) && o[4:] != "0" {
+				continue
+			}
+			kept = append(kept, o)
+		}
+		spec.Mounts[i].Options = kept
+	}
 }

@@ -5,6 +5,9 @@ import (
 	"os"
 	"runtime"
 	"strings"
+
+	"github.com/containerd/platforms"
+	"github.com/moby/buildkit/util/archutil"
 )
 
 // binfmtDir is where the kernel lists registered binfmt_misc handlers.
@@ -34,9 +37,16 @@ func CheckEmulation(platform string) error {
 	if err == nil && strings.HasPrefix(string(data), "enabled") {
 		return nil
 	}
+	// Inside a container binfmt_misc is not mounted, yet the kernel runs foreign binaries through the host's
+	// handlers registered with the F flag: whether the platform runs is asked of it, by executing BuildKit's
+	// probe binaries.
+	if runs(platform) {
+		return nil
+	}
 	return fmt.Errorf("cannot build for %s on this %s host: no binfmt_misc handler for %s (%s); install "+
 		"qemu-user-static and register it, e.g. as root: mount -t binfmt_misc binfmt_misc %s 2>/dev/null; "+
-		"grep -v '^#' /usr/lib/binfmt.d/qemu-%s.conf > %s/register", platform, runtime.GOARCH, qemu, handler,
+		"grep -v '^#' /usr/lib/binfmt.d/qemu-%s.conf > %s/register (in a container: on its host, with the F flag, "+
+		"which Debian's qemu-user-static sets)", platform, runtime.GOARCH, qemu, handler,
 		binfmtDir, qemu, binfmtDir)
 }
 
@@ -46,4 +56,20 @@ func nativeArch(arch string) bool {
 		return true
 	}
 	return (runtime.GOARCH == "amd64" && arch == "386") || (runtime.GOARCH == "arm64" && arch == "arm")
+}
+
+// runs reports whether BuildKit's probe binary for platform executes here (natively or emulated); the probes
+// run once per process.
+var runs = func(platform string) bool {
+	want, err := platforms.Parse(platform)
+	if err != nil {
+		return false
+	}
+	match := platforms.Only(want)
+	for _, p := range archutil.SupportedPlatforms(false) {
+		if match.Match(p) {
+			return true
+		}
+	}
+	return false
 }

@@ -43,7 +43,7 @@ const DefaultStateDir = "/var/lib/lkpkg"
 // defaultStateDir is DefaultStateDir, or for a rootless build (lkpkg re-executed in the user's namespace)
 // the user's own $XDG_DATA_HOME/lkpkg: nothing of a rootless build is written outside the user's home.
 func defaultStateDir() (string, error) {
-	if rootless.Active() {
+	if rootless.ForUser() {
 		return rootless.StateDir()
 	}
 	return DefaultStateDir, nil
@@ -76,6 +76,8 @@ type Options struct {
 	// (see client.PruneInfo); nil keeps everything until the state dir is
 	// removed.
 	GCPolicy []client.PruneInfo
+	// Explain adds to the line describing a sandbox short of root's (in a user namespace) why it is so.
+	Explain bool
 	// AllowNoSeccomp lets a binary built without the "seccomp" tag run RUN
 	// steps without BuildKit's seccomp profile instead of refusing to.
 	AllowNoSeccomp bool
@@ -144,8 +146,15 @@ func New(ctx context.Context, opts Options) (_ *Engine, err error) {
 	if err := discardTornState(opts.StateDir, opts.Messages); err != nil {
 		return nil, err
 	}
-	if e.worker, err = newWorkerSet(lifetime, opts, e.netGate); err != nil {
+	sb, err := detectSandbox()
+	if err != nil {
 		return nil, err
+	}
+	if e.worker, err = newWorkerSet(lifetime, opts, e.netGate, sb); err != nil {
+		return nil, err
+	}
+	if line := sb.describe(e.worker.snapshotterName, e.worker.overlayRefused, opts.Explain); line != "" {
+		fmt.Fprintln(opts.Messages, line)
 	}
 	if e.controller, err = newController(lifetime, opts.StateDir, e.worker); err != nil {
 		return nil, err

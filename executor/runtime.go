@@ -24,6 +24,9 @@ func RuntimeMain() bool {
 	if ociruntime.IsInit() {
 		ociruntime.Init() // never returns
 	}
+	if os.Getenv(procProbeEnv) != "" {
+		os.Exit(probeMounts())
+	}
 	if root := os.Getenv(watchdogEnv); root != "" {
 		os.Exit(runWatchdog(root, os.Getenv(watchdogStateEnv)))
 	}

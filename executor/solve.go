@@ -121,6 +121,9 @@ func (e *Engine) Solve(ctx context.Context, req SolveRequest) (*SolveResult, err
 	defer release()
 	resp, err := e.solveWithProgress(ctx, opt, req)
 	if err != nil {
+		if hint := singleIDHint(); hint != "" && ctx.Err() == nil {
+			return nil, fmt.Errorf("%w\n%s", err, hint)
+		}
 		return nil, err
 	}
 	if req.OutputDir != "" {

@@ -41,9 +41,12 @@ type workerSet struct {
 	snapshotter ctdsnapshot.Snapshotter // BuildKit never closes it
 	relaxed     *relaxedDBs             // synced after the worker closed
 	watchdog    *watchdog               // removes RUN steps' containers should lkpkg die
+	// snapshotterName is the snapshotter in use; overlayRefused why it is not overlayfs, when it was not asked for.
+	snapshotterName string
+	overlayRefused  error
 }
 
-func newWorkerSet(ctx context.Context, opts Options, gate *networkGate) (*workerSet, error) {
+func newWorkerSet(ctx context.Context, opts Options, gate *networkGate, sb sandbox) (*workerSet, error) {
 	stateDir := opts.StateDir
 	runtimePath, err := installRuntime(stateDir)
 	if err != nil {
@@ -54,6 +57,7 @@ func newWorkerSet(ctx context.Context, opts Options, gate *networkGate) (*worker
 		return nil, err
 	}
 	snapshotter := ws.snapshotterFactory(stateDir, opts.Snapshotter)
+	ws.snapshotterName = snapshotter.Name
 	if ws.relaxed, err = markUnsynced(stateDir, workerRoot(stateDir, snapshotter.Name)); err != nil {
 		return nil, err
 	}
@@ -62,7 +66,7 @@ func newWorkerSet(ctx context.Context, opts Options, gate *networkGate) (*worker
 	// In a user namespace (a rootless build) BuildKit leaves cgroups and the /sys mount out of RUN steps'
 	// specs; the runtime gives them the host's /sys instead (see ociruntime).
 	opt, err := newWorkerOpt(ctx, workerSpec{stateDir: stateDir, snapshotter: snapshotter,
-		rootless: userns.RunningInUserNS(), runtime: runtimePath, networks: networks, noSync: ws.relaxed != nil,
+		rootless: userns.RunningInUserNS(), sandbox: sb, runtime: runtimePath, networks: networks, noSync: ws.relaxed != nil,
 		watchdog: ws.watchdog})
 	if err != nil {
 		ws.closeSnapshotter()
@@ -87,7 +91,10 @@ func (ws *workerSet) snapshotterFactory(stateDir, name string) runc.SnapshotterF
 		ws.snapshotter = s
 		return s, err
 	}
-	if name == "overlayfs" || (name == "" && overlayutils.Supported(stateDir) == nil) {
+	if name == "" {
+		ws.overlayRefused = overlayutils.Supported(stateDir)
+	}
+	if name == "overlayfs" || (name == "" && ws.overlayRefused == nil) {
 		return runc.SnapshotterFactory{Name: "overlayfs", New: func(root string) (ctdsnapshot.Snapshotter, error) {
 			// Its metadata database commits unsynced like the worker's when the state is marked (durability.go).
 			if err := os.MkdirAll(root, 0o700); err != nil {

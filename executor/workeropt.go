@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/containerd/containerd/v2/core/diff"
 	"github.com/containerd/containerd/v2/core/diff/apply"
 	ctdmetadata "github.com/containerd/containerd/v2/core/metadata"
 	ctdsnapshot "github.com/containerd/containerd/v2/core/snapshots"
@@ -13,7 +14,6 @@ import (
 	"github.com/containerd/containerd/v2/plugins/diff/walking"
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/cache/metadata"
-	"github.com/moby/buildkit/executor/oci"
 	"github.com/moby/buildkit/executor/resources"
 	"github.com/moby/buildkit/executor/runcexecutor"
 	containerdsnapshot "github.com/moby/buildkit/snapshot/containerd"
@@ -33,7 +33,8 @@ import (
 type workerSpec struct {
 	stateDir    string
 	snapshotter runc.SnapshotterFactory
-	rootless    bool   // in a user namespace: no cgroups, no /sys mount in RUN steps' specs
+	rootless    bool // in a user namespace: no cgroups, no /sys mount in RUN steps' specs
+	sandbox     sandbox
 	runtime     string // the container runtime binary (lkpkg itself, see installRuntime)
 	networks    map[pb.NetMode]network.Provider
 	noSync      bool // commit unsyncedDBs without fdatasync (durability.go)
@@ -73,14 +74,14 @@ func newWorkerOpt(ctx context.Context, spec workerSpec) (_ base.WorkerOpt, rerr 
 		Root:              filepath.Join(root, "executor"),
 		CommandCandidates: []string{spec.runtime},
 		Rootless:          spec.rootless,
-		ProcessMode:       oci.ProcessSandbox,
+		ProcessMode:       spec.sandbox.processMode,
 		ResourceMonitor:   monitor,
 	}, spec.networks)
 	if err != nil {
 		return opt, err
 	}
 	exec, err := newContainerExecutor(filepath.Join(root, "executor"), containersDir(spec.runtime),
-		spec.rootless, spec.networks, interactive, spec.watchdog)
+		spec.rootless, spec.sandbox, spec.networks, interactive, spec.watchdog)
 	if err != nil {
 		return opt, err
 	}
@@ -118,6 +119,10 @@ func newWorkerOpt(ctx context.Context, spec workerSpec) (_ base.WorkerOpt, rerr 
 		return opt, err
 	}
 	store := containerdsnapshot.NewContentStore(mdb.ContentStore(), "buildkit")
+	var applier diff.Applier = apply.NewFileSystemApplier(store)
+	if spec.sandbox.singleID {
+		applier = rootOwnedApplier{store: store}
+	}
 	return base.WorkerOpt{
 		ID:   id,
 		Root: root,
@@ -125,7 +130,7 @@ func newWorkerOpt(ctx context.Context, spec workerSpec) (_ base.WorkerOpt, rerr 
 			wlabel.Executor:       "oci",
 			wlabel.Snapshotter:    spec.snapshotter.Name,
 			wlabel.Network:        "host",
-			wlabel.OCIProcessMode: oci.ProcessSandbox.String(),
+			wlabel.OCIProcessMode: spec.sandbox.processMode.String(),
 		},
 		MetadataStore:    records,
 		ContentMetadata:  contentDB,
@@ -133,7 +138,7 @@ func newWorkerOpt(ctx context.Context, spec workerSpec) (_ base.WorkerOpt, rerr 
 		Executor:         exec,
 		Snapshotter:      containerdsnapshot.NewSnapshotter(spec.snapshotter.Name, mdb.Snapshotter(spec.snapshotter.Name), "buildkit", nil),
 		ContentStore:     store,
-		Applier:          winlayers.NewFileSystemApplierWithWindows(store, apply.NewFileSystemApplier(store)),
+		Applier:          winlayers.NewFileSystemApplierWithWindows(store, applier),
 		Differ:           winlayers.NewWalkingDiffWithWindows(store, walking.NewWalkingDiff(store)),
 		Platforms:        []ocispecs.Platform{platforms.Normalize(platforms.DefaultSpec())},
 		LeaseManager:     leaseutil.WithNamespace(ctdmetadata.NewLeaseManager(mdb), "buildkit"),

@@ -124,7 +124,7 @@ func registriesConfInsecure(path string) ([]string, error) {
 // defaultRegistriesConf is the file podman would read: $CONTAINERS_REGISTRIES_CONF, the user's, then the system's.
 func defaultRegistriesConf() string {
 	candidates := []string{os.Getenv("CONTAINERS_REGISTRIES_CONF")}
-	if home, err := os.UserHomeDir(); err == nil && (os.Geteuid() != 0 || rootless.Active()) {
+	if home, err := os.UserHomeDir(); err == nil && (os.Geteuid() != 0 || rootless.ForUser()) {
 		candidates = append(candidates, filepath.Join(home, ".config", "containers", "registries.conf"))
 	}
 	candidates = append(candidates, "/etc/containers/registries.conf")

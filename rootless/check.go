@@ -13,10 +13,11 @@ import (
 type host struct {
 	subuid, subgid string // /etc/subuid, /etc/subgid
 	procSys        string // /proc/sys
+	procSelf       string // /proc/self: capabilities and the id maps of this process's namespace
 	lookPath       func(file string) (string, error)
 }
 
-var system = host{subuid: "/etc/subuid", subgid: "/etc/subgid", procSys: "/proc/sys", lookPath: findHelper}
+var system = host{subuid: "/etc/subuid", subgid: "/etc/subgid", procSys: "/proc/sys", procSelf: "/proc/self", lookPath: findHelper}
 
 // helperDirs are searched for newuidmap and newgidmap after $PATH, which for a user often lacks the sbin
 // directories some distributions put them in.
@@ -87,7 +88,7 @@ func (h host) subidsMissing(owner Owner, noUIDs, noGIDs bool) error {
 		return nil
 	}
 	name := owner.String()
-	return fmt.Errorf("user %s has no subordinate ids in %s, which rootless builds need: add the line %q to %s and %s, "+
+	return fmt.Errorf("user %s has no subordinate ids in %s, which a build needs to give files to ids other than root's: add the line %q to %s and %s, "+
 		"e.g. sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s",
 		name, strings.Join(files, " and "), name+":100000:65536", h.subuid, h.subgid, name)
 }

@@ -28,9 +28,11 @@ const (
 // the pipe without a word when it could not write them (and reports why itself).
 const goAheadFD = 3
 
-// Needed reports whether commands that run containers must re-execute through Run: the caller is not root.
-// Inside the namespace the process is root, so Run is never nested.
-func Needed() bool { return os.Geteuid() != 0 }
+// Needed reports whether commands that run containers must re-execute through Run: the caller is not root, or
+// is root without CAP_SYS_ADMIN (root in a container with the runtime's default capabilities), which cannot
+// mount RUN steps' file systems. Inside the namespace the process is root with every capability, so Run is
+// never nested.
+func Needed() bool { return os.Geteuid() != 0 || !system.capable(capSysAdmin) }
 
 // Active reports whether this process is lkpkg re-executed by Run, as root of the user's namespace.
 func Active() bool { return os.Getenv(stageEnv) == stageRoot && os.Geteuid() == 0 }
@@ -67,11 +69,26 @@ func awaitMaps() {
 // made of the caller and its subordinate ids, and returns its exit status (128+n when killed by signal n).
 // Signals sent to this process are passed on. An error means the namespace could not be made; it says why
 // and what to do.
-func Run() (int, error) {
+//
+// Root (in a container without CAP_SYS_ADMIN) gets the ids it has, mapped 1:1, when it holds CAP_SETUID and
+// CAP_SETGID, else itself alone. A user gets its subordinate ids; without any (or without newuidmap), itself
+// alone, and notes says what that costs and how to add ids.
+func Run(notes io.Writer) (int, error) {
 	owner := currentOwner()
+	if err := system.usernsEnabled(); err != nil {
+		return 0, err
+	}
+	if os.Geteuid() == 0 {
+		p, err := system.containerPlan()
+		if err != nil {
+			return 0, err
+		}
+		return p.runMapped(owner)
+	}
 	p, err := system.prepare(owner, os.Getgid())
 	if err != nil {
-		return 0, err
+		fmt.Fprintf(notes, "lkpkg: building with a single id: %v\n", err)
+		return singlePlan(owner.UID, os.Getgid()).runMapped(owner)
 	}
 	return p.run(owner)
 }
@@ -96,11 +113,8 @@ func (p *plan) run(owner Owner) (int, error) {
 		Stdin:  os.Stdin,
 		Stdout: os.Stdout,
 		Stderr: os.Stderr,
-		Env: append(os.Environ(), stageEnv+"="+stageWait,
-			// containers-storage (--store) and podman's credential files then use the user's paths.
-			"_CONTAINERS_USERNS_CONFIGURED=done",
-			"_CONTAINERS_ROOTLESS_UID="+strconv.Itoa(owner.UID),
-			"_CONTAINERS_ROOTLESS_GID="+strconv.Itoa(os.Getgid())),
+		Env: append(append(os.Environ(), stageEnv+"="+stageWait, mappingEnv+"="+string(MappingSubordinate),
+			callerEnv+"="+strconv.Itoa(owner.UID)), userEnv(owner)...),
 		ExtraFiles: []*os.File{goAheadR},
 		SysProcAttr: &syscall.SysProcAttr{
 			Cloneflags: unix.CLONE_NEWUSER | unix.CLONE_NEWNS,
@@ -113,7 +127,7 @@ func (p *plan) run(owner Owner) (int, error) {
 	err = cmd.Start()
 	goAheadR.Close()
 	if err != nil {
-		return 0, fmt.Errorf("create a user namespace for the rootless build: %w%s", err, system.apparmorHint())
+		return 0, system.refused(err)
 	}
 	if err := p.writeMaps(cmd.Process.Pid); err != nil {
 		goAheadW.Close()

@@ -32,7 +32,7 @@ func pkgBuild(c *cli.Context) error {
 		return err
 	}
 	if rootless.Needed() && !c.Bool("dry-run") && !c.Bool("nobuild") {
-		return buildRootless()
+		return buildRootless(c)
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -60,8 +60,8 @@ func pkgBuild(c *cli.Context) error {
 
 // buildRootless runs this same command again as root of a user namespace made of the caller's subordinate ids
 // (see package rootless) and exits as it does; that run prints its own errors.
-func buildRootless() error {
-	status, err := rootless.Run()
+func buildRootless(c *cli.Context) error {
+	status, err := rootless.Run(c.App.ErrWriter)
 	if err != nil {
 		return err
 	}
@@ -163,7 +163,8 @@ func builderOptions(c *cli.Context) (build.Options, error) {
 		Force:        c.Bool("force"),
 		IgnoreCached: c.Bool("ignore-cached"),
 		Engine: executor.Options{StateDir: flagString(c, "state-dir"), Messages: logs.Info, Debug: logs.Debug,
-			BuildKitLog: logs.BuildKit, BuildKitDebug: logs.BuildKitDebug},
+			BuildKitLog: logs.BuildKit, BuildKitDebug: logs.BuildKitDebug,
+			Explain: logLevel(c) >= levelDebug},
 		Registry:     hostOpts,
 		Credentials:  creds,
 		SSH:          ssh,
