@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"crypto/sha1"
+	"debug/elf"
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -205,5 +207,27 @@ func TestVersion(t *testing.T) {
 	out := mustLkpkg(t, t.TempDir(), nil, "version")
 	if !strings.HasPrefix(out, "lkpkg version ") {
 		t.Fatalf("got %q", out)
+	}
+}
+
+// lkpkg version names the binary's architecture and whether it is static (make build links libc dynamically,
+// make release statically), as the binary's ELF headers say.
+func TestVersionArchAndLinking(t *testing.T) {
+	out := mustLkpkg(t, t.TempDir(), nil, "version")
+	f, err := elf.Open(lkpkgBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	linking := "\nstatic: yes\n"
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			linking = "\nstatic: no (loader /"
+		}
+	}
+	for _, want := range []string{"\ncommit: ", "\narch: linux/" + runtime.GOARCH + "\n", linking} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lkpkg version lacks %q:\n%s", want, out)
+		}
 	}
 }

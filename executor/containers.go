@@ -44,9 +44,26 @@ type containerExecutor struct {
 	networks    map[pb.NetMode]network.Provider
 	interactive bkexecutor.Executor
 	watchdog    *watchdog
+	subreaper   func() error // makes this process the subreaper of the containers' inits
 }
 
-var subreaperOnce sync.Once
+// becomeSubreaper makes lkpkg the subreaper of RUN steps' containers, once per process: a container's init is
+// forked by libcontainer's short-lived helper processes and must be reparented to lkpkg, as it is to runc, for
+// lkpkg to wait for it. It is tried at the worker's set-up, but its error is returned only by a RUN step: QEMU
+// user emulation refuses the prctl (EINVAL), and there lkpkg still shows tags, manages the cache, pushes and
+// builds packages whose steps start no container.
+var becomeSubreaper = sync.OnceValue(func() error {
+	return subreaperRefused(unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
+})
+
+// subreaperRefused is the error of a RUN step on a system that refuses to make lkpkg a subreaper.
+func subreaperRefused(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("RUN steps need lkpkg to be the subreaper of their containers, and this system refused it (prctl PR_SET_CHILD_SUBREAPER: %w); "+
+		"QEMU user emulation cannot run containers: run the lkpkg binary of this machine's own architecture (it emulates foreign architectures per step)", err)
+}
 
 func newContainerExecutor(root, containers string, rootless bool, sb sandbox, networks map[pb.NetMode]network.Provider, interactive bkexecutor.Executor, dog *watchdog) (*containerExecutor, error) {
 	for _, dir := range []string{root, containers} {
@@ -54,15 +71,9 @@ func newContainerExecutor(root, containers string, rootless bool, sb sandbox, ne
 			return nil, err
 		}
 	}
-	var err error
-	// A container's init is forked by libcontainer's short-lived helper processes: it must be reparented to
-	// lkpkg, as it is to runc, for lkpkg to wait for it.
-	subreaperOnce.Do(func() { err = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) })
-	if err != nil {
-		return nil, fmt.Errorf("become a subreaper for RUN steps' containers: %w", err)
-	}
+	_ = becomeSubreaper() // kept for the first RUN step
 	return &containerExecutor{root: root, containers: containers, rootless: rootless, sandbox: sb, networks: networks,
-		interactive: interactive, watchdog: dog}, nil
+		interactive: interactive, watchdog: dog, subreaper: becomeSubreaper}, nil
 }
 
 // Run runs one RUN step: it mounts the root file system, makes the container's spec as BuildKit's runc
@@ -70,6 +81,9 @@ func newContainerExecutor(root, containers string, rootless bool, sb sandbox, ne
 func (x *containerExecutor) Run(ctx context.Context, id string, root bkexecutor.Mount, mounts []bkexecutor.Mount, process bkexecutor.ProcessInfo, started chan<- struct{}) (_ resourcestypes.Recorder, err error) {
 	if id != "" || process.Meta.Tty { // a RUN step's container has no name: BuildKit gives only those one
 		return x.interactive.Run(ctx, id, root, mounts, process, started)
+	}
+	if err := x.subreaper(); err != nil {
+		return nil, err
 	}
 	var startedOnce sync.Once
 	signalStarted := func() {

@@ -3,9 +3,13 @@
 package main
 
 import (
+	"debug/elf"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"runtime"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -88,10 +92,36 @@ func cacheFlag() cli.Flag {
 func versionCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "version",
-		Usage: "print the lkpkg version",
+		Usage: "print the lkpkg version, commit, architecture and linking",
 		Action: func(c *cli.Context) error {
-			fmt.Fprintf(c.App.Writer, "lkpkg version %s\ncommit: %s\n", version, commit)
+			fmt.Fprintf(c.App.Writer, "lkpkg version %s\ncommit: %s\narch: %s/%s\nstatic: %s\n",
+				version, commit, runtime.GOOS, runtime.GOARCH, linking())
 			return nil
 		},
 	}
+}
+
+// linking says whether this binary is statically linked ("yes": it runs on a bare host with no C library) or
+// names its dynamic loader, read from its own ELF program headers.
+func linking() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	f, err := elf.Open(exe)
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type != elf.PT_INTERP {
+			continue
+		}
+		interp, err := io.ReadAll(p.Open())
+		if err != nil {
+			return "no"
+		}
+		return "no (loader " + strings.TrimRight(string(interp), "\x00") + ")"
+	}
+	return "yes"
 }
