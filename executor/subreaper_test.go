@@ -16,7 +16,7 @@ import (
 // writes anything, with the message that says to use the host's own binary.
 func TestRunStepWithoutSubreaper(t *testing.T) {
 	root := t.TempDir()
-	x, err := newContainerExecutor(root, t.TempDir(), false, nil, nil, nil)
+	x, err := newContainerExecutor(root, t.TempDir(), false, sandbox{}, nil, nil, nil)
 	if err != nil {
 		t.Fatalf("the executor needs no subreaper to be made: %v", err)
 	}
