@@ -58,19 +58,12 @@ type Options struct {
 	// Messages receives notes for the user, such as waiting for another
 	// lkpkg's lock. Default os.Stderr.
 	Messages io.Writer
-	// BuildKitLog receives BuildKit's own (warning and error) log; nil
-	// discards it, which hides noise such as fsverity and OOM-event checks.
-	BuildKitLog io.Writer
 	// Snapshotter is "overlayfs", "native" or "" to use overlayfs when the
 	// state dir's filesystem supports it and native otherwise.
 	Snapshotter string
 	// Registries configures registry hosts by name, e.g. plain HTTP for
 	// "127.0.0.1:5000" or mirrors for "docker.io"; others use HTTPS.
 	Registries map[string]resolverconfig.RegistryConfig
-	// GCPolicy bounds the build cache, which BuildKit prunes after builds
-	// (see client.PruneInfo); nil keeps everything until the state dir is
-	// removed.
-	GCPolicy []client.PruneInfo
 	// AllowNoSeccomp lets a binary built without the "seccomp" tag run RUN
 	// steps without BuildKit's seccomp profile instead of refusing to.
 	AllowNoSeccomp bool
@@ -120,7 +113,7 @@ func New(ctx context.Context, opts Options) (_ *Engine, err error) {
 	if e.lock, err = lockStateDir(ctx, opts.StateDir, opts.Messages); err != nil {
 		return nil, err
 	}
-	e.restoreProcess = applyProcessSettings(opts.BuildKitLog)
+	e.restoreProcess = applyProcessSettings()
 	// BuildKit's first RUN asks which platforms run natively or under binfmt_misc, and the first ask execs a
 	// probe binary per architecture (a dozen processes, several under QEMU), holding up that RUN; asked now, the
 	// probes run while the engine starts, the frontend plans and the base images are unpacked.
@@ -155,7 +148,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.Messages = os.Stderr
 	}
 	if os.Geteuid() != 0 {
-		return o, errors.New("building needs root (mounts and namespaces): run lkpkg as root, or let `lkpkg pkg build` make a user namespace (see rootless builds in the README)")
+		return o, errors.New("building needs root (mounts and namespaces): run lkpkg as root, or let `lkpkg pkg build` make a user namespace (see docs/rootless.md)")
 	}
 	if o.StateDir == "" {
 		var err error
@@ -206,11 +199,6 @@ func (e *Engine) serve(ctx context.Context) error {
 	}
 	e.client = c
 	return nil
-}
-
-// Prune empties the build cache.
-func (e *Engine) Prune(ctx context.Context) error {
-	return e.client.Prune(ctx, nil, client.PruneAll)
 }
 
 // Close stops the engine: running builds are cancelled, databases closed,

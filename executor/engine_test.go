@@ -332,10 +332,10 @@ func TestOCILayoutContext(t *testing.T) {
 	}
 }
 
-// TestNativeSnapshotterTargetAndPrune builds a chosen stage with the native
-// snapshotter (the fallback without overlayfs), then checks Prune empties
-// the cache.
-func TestNativeSnapshotterTargetAndPrune(t *testing.T) {
+// TestNativeSnapshotterTarget builds a chosen stage with the native
+// snapshotter (the fallback without overlayfs), twice: the second build is
+// served from the build cache.
+func TestNativeSnapshotterTarget(t *testing.T) {
 	requireRoot(t)
 	stateDir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -369,12 +369,6 @@ func TestNativeSnapshotterTargetAndPrune(t *testing.T) {
 	build()
 	if progress := build(); !strings.Contains(progress, "CACHED") {
 		t.Errorf("rebuild did not use the cache:\n%s", progress)
-	}
-	if err := e.Prune(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if progress := build(); strings.Contains(progress, "CACHED") {
-		t.Errorf("build after Prune used the cache:\n%s", progress)
 	}
 }
 

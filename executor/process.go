@@ -21,10 +21,10 @@ var processSettings struct {
 // applyProcessSettings sets, for the whole process:
 //   - umask 0, as buildkitd does, so that COPY reproduces file modes exactly
 //     (fsutil is told so); files lkpkg writes meanwhile need explicit modes;
-//   - logrus, which BuildKit and containerd log through, to warnings and
-//     errors on buildKitLog, or only errors to nowhere when it is nil: this
-//     hides noise such as fsverity and OOM-event checks on every build.
-func applyProcessSettings(buildKitLog io.Writer) (restore func()) {
+//   - logrus, which BuildKit and containerd log through, to errors only,
+//     discarded: this hides noise such as fsverity and OOM-event checks on
+//     every build (failures reach the user as the solve's error).
+func applyProcessSettings() (restore func()) {
 	s := &processSettings
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -33,13 +33,8 @@ func applyProcessSettings(buildKitLog io.Writer) (restore func()) {
 		fscopy.UmaskIsZero = true
 	}
 	s.engines++
-	if buildKitLog == nil {
-		logrus.SetLevel(logrus.ErrorLevel)
-		logrus.SetOutput(io.Discard)
-	} else {
-		logrus.SetLevel(logrus.WarnLevel)
-		logrus.SetOutput(buildKitLog)
-	}
+	logrus.SetLevel(logrus.ErrorLevel)
+	logrus.SetOutput(io.Discard)
 	var once sync.Once
 	return func() { once.Do(releaseProcessSettings) }
 }

@@ -88,7 +88,7 @@ func TestCopyToStoreRefusals(t *testing.T) {
 	const tag = "docker.io/linuxkit/foo:0123abcd"
 	amd := mustImage(t, c, "amd64", "a")
 	arm := mustImage(t, c, "arm64", "b")
-	if _, err := c.IndexWrite(tag, []ocispec.Descriptor{amd, arm}); err != nil {
+	if _, err := c.IndexWriteNamed(tag, []ocispec.Descriptor{amd, arm}, nil); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
