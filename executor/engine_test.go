@@ -36,6 +36,9 @@ const fixtureLayout = "../examples/busybox-oci"
 
 func requireRoot(t *testing.T) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs the engine as root (mounts, namespaces); skipped under -short")
+	}
 	if os.Geteuid() != 0 {
 		t.Skip("building needs root (mounts, namespaces); run the tests as root")
 	}

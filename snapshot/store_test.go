@@ -15,6 +15,9 @@ import (
 // newStore opens a store in a temporary directory; the driver is storage.conf's (overlay here), which needs root.
 func newStore(t *testing.T) *Store {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("writes into containers-storage as root; skipped under -short")
+	}
 	if os.Geteuid() != 0 {
 		t.Skip("writing into containers-storage outside a user namespace needs root")
 	}
