@@ -1,6 +1,10 @@
 # The two commands a new user needs:
 #   make examples   build lkpkg and run it on the bundled example packages (offline)
 #   make test       install missing test dependencies, then run every test (unit, integration, e2e)
+# and, for developers:
+#   make test-unit  the tests that need no root, QEMU, network services or built binary (go test -short), < 1 min
+#   make lint       golangci-lint with .golangci.yml
+#   make docs       regenerate docs/cli.md from the CLI (a test fails when it is not current)
 
 GO      ?= go
 GOFLAGS ?= -mod=vendor -trimpath
@@ -12,7 +16,7 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS  = -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN     := bin/lkpkg
 
-.PHONY: all build deps test-deps release-deps arch-deps examples test release test-release test-arch bench fuzz vendor image
+.PHONY: all build deps test-deps release-deps arch-deps examples test release test-release test-arch bench fuzz vendor image test-unit lint docs
 all: build
 
 deps:
@@ -86,18 +90,30 @@ examples: build
 	$(BIN) --cache $(EXAMPLES_CACHE) pkg build --state-dir $(EXAMPLES_STATE) $(dir $(wildcard examples/*/build.yml))
 	$(BIN) --cache $(EXAMPLES_CACHE) cache ls
 
+# The whole suite stays under 45 minutes; a test binary that hangs is stopped (with its goroutines' stacks) before.
 test: test-deps build
 	$(GO) vet $(GOFLAGS) -tags '$(TAGS)' ./...
-	LKPKG_BIN=$(CURDIR)/$(BIN) $(GO) test $(GOFLAGS) -tags '$(TAGS)' -count=1 ./...
+	LKPKG_BIN=$(CURDIR)/$(BIN) $(GO) test $(GOFLAGS) -tags '$(TAGS)' -count=1 -timeout 40m ./...
+
+# No dependency on build or test-deps: it needs only Go and the C toolchain of the build (.ci/deps).
+test-unit:
+	$(GO) test $(GOFLAGS) -tags '$(TAGS)' -short -count=1 -timeout 5m ./...
+
+# golangci-lint reads the build tags and -mod=vendor from .golangci.yml.
+lint: test-deps
+	golangci-lint run ./...
+
+docs:
+	$(GO) test $(GOFLAGS) -tags '$(TAGS)' -count=1 -run '^TestCLIReference$$' ./cmd/lkpkg -update-docs
 
 bench: test-deps build
-	$(GO) test $(GOFLAGS) -tags '$(TAGS)' -run '^$$' -bench . ./frontend/...
+	$(GO) test $(GOFLAGS) -tags '$(TAGS)' -run '^$$' -bench . -timeout 30m ./frontend/...
 	LKPKG=$(CURDIR)/$(BIN) bench/showtag.sh
 	LKPKG=$(CURDIR)/$(BIN) bench/showtag.sh --dirty
 	LKPKG=$(CURDIR)/$(BIN) bench/build.sh
 	LKPKG=$(CURDIR)/$(BIN) bench/rootless.sh
 	LKPKG=$(CURDIR)/$(BIN) bench/container.sh
-	LKPKG_BIN=$(CURDIR)/$(BIN) $(GO) test $(GOFLAGS) -tags '$(TAGS)' -run '^$$' -bench Push -benchtime 5x ./e2e/
+	LKPKG_BIN=$(CURDIR)/$(BIN) $(GO) test $(GOFLAGS) -tags '$(TAGS)' -run '^$$' -bench Push -benchtime 5x -timeout 30m ./e2e/
 
 fuzz:
 	$(GO) test $(GOFLAGS) -tags '$(TAGS)' -run '^$$' -fuzz FuzzParseBytes -fuzztime $${FUZZTIME:-3m} ./frontend/

@@ -1,6 +1,9 @@
 // Package build runs one `lkpkg pkg build`: it takes the plans frontend/ makes, solves each missing platform with
-// the executor's embedded BuildKit, and commits the results into the linuxkit cache (snapshot/). It is the only
-// package that knows all three; each of them stays ignorant of the others.
+// the executor's embedded BuildKit, commits the results into the linuxkit cache (snapshot/), and then hands them to
+// the other outputs asked for: containers-storage, a Docker daemon, a registry push with its signatures
+// (registry/). It is where plans, engine and cache meet for a build; frontend, executor and snapshot do not import
+// one another (cmd/lkpkg imports them too, to turn flags into their options and for the commands that do not
+// build).
 package build
 
 import (

@@ -84,7 +84,7 @@ func (b *Builder) pullTag(ctx context.Context, plan *frontend.BuildPlan) error {
 		return err
 	}
 	if len(local) > 0 {
-		if _, err := b.cache.IndexWrite(tag, local); err != nil {
+		if _, err := b.cache.IndexWriteNamed(tag, local, nil); err != nil {
 			return err
 		}
 	}

@@ -38,6 +38,9 @@ func (b *lockedBuffer) String() string {
 // an init started with "run", then processes added with "exec", one of them
 // on a terminal.
 func TestContainerExecAndTerminal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the engine as root; skipped under -short")
+	}
 	if os.Geteuid() != 0 {
 		t.Skip("building needs root (mounts, namespaces); run the tests as root")
 	}

@@ -64,6 +64,9 @@ func TestDiscardTornState(t *testing.T) {
 // TestEngineMarksStateUnsyncedWhileOpen checks the marker's life: present with this boot's ID while an engine
 // runs, gone after Close; and that an engine opening a state left by another boot starts from an empty one.
 func TestEngineMarksStateUnsyncedWhileOpen(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the engine as root; skipped under -short")
+	}
 	if os.Geteuid() != 0 {
 		t.Skip("the engine needs root; CI runs the tests as root")
 	}

@@ -173,7 +173,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.Debug = io.Discard
 	}
 	if os.Geteuid() != 0 {
-		return o, errors.New("building needs root (mounts and namespaces): run lkpkg as root, or let `lkpkg pkg build` make a user namespace (see rootless builds in the README)")
+		return o, errors.New("building needs root (mounts and namespaces): run lkpkg as root, or let `lkpkg pkg build` make a user namespace (see docs/rootless.md)")
 	}
 	if o.StateDir == "" {
 		var err error
@@ -224,11 +224,6 @@ func (e *Engine) serve(ctx context.Context) error {
 	}
 	e.client = c
 	return nil
-}
-
-// Prune empties the build cache.
-func (e *Engine) Prune(ctx context.Context) error {
-	return e.client.Prune(ctx, nil, client.PruneAll)
 }
 
 // Close stops the engine: running builds are cancelled, databases closed,

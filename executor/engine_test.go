@@ -36,6 +36,9 @@ const fixtureLayout = "../examples/busybox-oci"
 
 func requireRoot(t *testing.T) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs the engine as root (mounts, namespaces); skipped under -short")
+	}
 	if os.Geteuid() != 0 {
 		t.Skip("building needs root (mounts, namespaces); run the tests as root")
 	}
@@ -332,10 +335,10 @@ func TestOCILayoutContext(t *testing.T) {
 	}
 }
 
-// TestNativeSnapshotterTargetAndPrune builds a chosen stage with the native
-// snapshotter (the fallback without overlayfs), then checks Prune empties
-// the cache.
-func TestNativeSnapshotterTargetAndPrune(t *testing.T) {
+// TestNativeSnapshotterTarget builds a chosen stage with the native
+// snapshotter (the fallback without overlayfs), twice: the second build is
+// served from the build cache.
+func TestNativeSnapshotterTarget(t *testing.T) {
 	requireRoot(t)
 	stateDir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -369,12 +372,6 @@ func TestNativeSnapshotterTargetAndPrune(t *testing.T) {
 	build()
 	if progress := build(); !strings.Contains(progress, "CACHED") {
 		t.Errorf("rebuild did not use the cache:\n%s", progress)
-	}
-	if err := e.Prune(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if progress := build(); strings.Contains(progress, "CACHED") {
-		t.Errorf("build after Prune used the cache:\n%s", progress)
 	}
 }
 

@@ -12,6 +12,9 @@ import (
 )
 
 func TestUnmountStale(t *testing.T) {
+	if testing.Short() {
+		t.Skip("mounts as root; skipped under -short")
+	}
 	if os.Geteuid() != 0 {
 		t.Skip("mounting needs root")
 	}
@@ -40,6 +43,9 @@ func TestUnmountStale(t *testing.T) {
 // TestTempMountsUnderStateDir: containerd's temporary layer mounts go below the state dir, and the ones a killed
 // lkpkg left there are detached and their mount points removed at the next start.
 func TestTempMountsUnderStateDir(t *testing.T) {
+	if testing.Short() {
+		t.Skip("mounts as root; skipped under -short")
+	}
 	if os.Geteuid() != 0 {
 		t.Skip("mounting needs root")
 	}

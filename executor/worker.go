@@ -73,7 +73,6 @@ func newWorkerSet(ctx context.Context, opts Options, gate *networkGate, sb sandb
 		return nil, fmt.Errorf("set up BuildKit worker in %s: %w", stateDir, err)
 	}
 	opt.RegistryHosts = resolver.NewRegistryConfig(opts.Registries)
-	opt.GCPolicy = opts.GCPolicy
 	if ws.worker, err = base.NewWorker(ctx, opt); err != nil {
 		opt.MetadataStore.Close()
 		opt.ContentMetadata.Close()

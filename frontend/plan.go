@@ -36,8 +36,10 @@ type BuildOptions struct {
 	ToolRevision  string
 }
 
-// BuildPlan is everything needed to build one package, as plain data: what the executor consumes. The values that
-// need the repository's history are filled by ResolveHistory, which only a package that gets built needs.
+// BuildPlan is everything needed to build one package: what package build turns into the executor's solve
+// requests. Its exported fields are data; the values that need the repository's history are filled by
+// ResolveHistory, which asks git through the Loader that made the plan (so before that Loader's Close), and
+// which only a package that gets built needs.
 type BuildPlan struct {
 	Package      *Package
 	ContextDir   string        // the package directory

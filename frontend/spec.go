@@ -1,6 +1,7 @@
 // Package frontend turns a LinuxKit package directory (build.yml + Dockerfile) and the command-line policy into
-// plain data: the parsed build.yml (Spec), the resolved package identity (Package: org, image, tag) and, later,
-// the build plan handed to the executor. Nothing here runs a container.
+// what a build needs: the parsed build.yml (Spec), the resolved package identity (Package: org, image, tag) and
+// the build plan (BuildPlan) that package build turns into a solve. It asks git, through treehash, for tags and
+// history; nothing here runs a container.
 package frontend
 
 // Spec is build.yml as written by the user, after defaults are applied. Field names, YAML keys and defaults are

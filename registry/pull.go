@@ -292,11 +292,6 @@ func (k keychain) Resolve(res authn.Resource) (authn.Authenticator, error) {
 		IdentityToken: ac.IdentityToken, RegistryToken: ac.RegistryToken}), nil
 }
 
-// NewPuller makes a Puller that logs in with creds and reaches the insecure hosts of a Hosts result over HTTP.
-func NewPuller(creds *Credentials, hosts map[string]resolverconfig.RegistryConfig) *Puller {
-	return &Puller{NewRemote(creds, hosts)}
-}
-
 // PullWithArchNames pulls ref into the cache under its full name and, for an index, also names each platform's
 // image <name>-<arch>, as `linuxkit cache pull` does.
 func (p *Puller) PullWithArchNames(ctx context.Context, cache *snapshot.Cache, fullName string) error {

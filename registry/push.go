@@ -14,7 +14,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	resolverconfig "github.com/moby/buildkit/util/resolver/config"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.podman.io/image/v5/docker/reference"
@@ -33,16 +32,6 @@ type Pusher struct {
 	// cross-repository mounts); "" is where skopeo and podman keep theirs (/var/lib/containers/cache,
 	// ~/.local/share/containers/cache), so what they pulled or pushed can be mounted too.
 	BlobInfoCacheDir string
-}
-
-// NewPusher makes a Pusher that logs in with creds and reaches the insecure hosts of a Hosts result over HTTP.
-func NewPusher(creds *Credentials, hosts map[string]resolverconfig.RegistryConfig, log io.Writer) *Pusher {
-	if log == nil {
-		log = io.Discard
-	}
-	p := &Pusher{Remote: NewRemote(creds, hosts), Log: log}
-	p.ReportRetriesTo(log)
-	return p
 }
 
 // PushOptions say how Push treats the registry.

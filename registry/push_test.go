@@ -106,7 +106,8 @@ func (tr *testRegistry) pusher(t *testing.T, password string, trustCA bool) (*Pu
 	creds := &Credentials{docker: configfile.New(""), Sources: []string{"--registry-creds"},
 		explicit: map[string]types.AuthConfig{tr.host: {Username: testUser, Password: password}}}
 	var out bytes.Buffer
-	p := NewPusher(creds, nil, &out)
+	p := &Pusher{Remote: NewRemote(creds, nil), Log: &out}
+	p.ReportRetriesTo(&out)
 	p.BlobInfoCacheDir = t.TempDir()
 	if trustCA {
 		if err := p.TrustCAs(tr.caFile); err != nil {
@@ -202,7 +203,7 @@ func TestPush(t *testing.T) {
 	c1 := newCache(t)
 	amd := addImage(t, c1, "amd64", "1", true)
 	named("m1", amd)
-	root1, err := c1.IndexWrite(tag, amd)
+	root1, err := c1.IndexWriteNamed(tag, amd, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +255,7 @@ func TestPush(t *testing.T) {
 	c2 := newCache(t)
 	arm := addImage(t, c2, "arm64", "1", true)
 	named("m2", arm)
-	if _, err := c2.IndexWrite(tag, arm); err != nil {
+	if _, err := c2.IndexWriteNamed(tag, arm, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.Push(ctx, c2, tag, PushOptions{ArchTags: true, Override: true}); err != nil {
@@ -269,7 +270,7 @@ func TestPush(t *testing.T) {
 	c3 := newCache(t)
 	amd3 := addImage(t, c3, "amd64", "3", false)
 	named("m3", amd3)
-	if _, err := c3.IndexWrite(tag, amd3); err != nil {
+	if _, err := c3.IndexWriteNamed(tag, amd3, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.Push(ctx, c3, tag, PushOptions{ArchTags: true, Override: true}); err != nil {
@@ -361,7 +362,7 @@ func TestPushMountsFromOtherRepository(t *testing.T) {
 	if err := c.DescriptorWrite(host+"/lib/base:1", base); err != nil {
 		t.Fatal(err)
 	}
-	p := NewPusher(nil, nil, io.Discard)
+	p := &Pusher{Remote: NewRemote(nil, nil), Log: io.Discard}
 	p.BlobInfoCacheDir = t.TempDir()
 	if err := p.Push(ctx, c, host+"/lib/base:1", PushOptions{Override: true}); err != nil {
 		t.Fatal(err)

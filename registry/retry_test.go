@@ -359,7 +359,7 @@ func TestPullRestartsInterruptedDownload(t *testing.T) {
 	if err := src.DescriptorWrite(host+"/lk/p:1", img); err != nil {
 		t.Fatal(err)
 	}
-	pusher := NewPusher(nil, nil, io.Discard)
+	pusher := &Pusher{Remote: NewRemote(nil, nil), Log: io.Discard}
 	pusher.BlobInfoCacheDir = t.TempDir()
 	if err := pusher.Push(ctx, src, host+"/lk/p:1", PushOptions{}); err != nil {
 		t.Fatal(err)

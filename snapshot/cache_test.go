@@ -396,7 +396,7 @@ func TestConcurrentGoroutines(t *testing.T) {
 					err = cg.DescriptorWrite("docker.io/test/"+arch+":"+string(rune('a'+i)), d)
 				}
 				if err == nil {
-					_, err = cg.IndexWrite("docker.io/test/all:multi", []ocispec.Descriptor{d})
+					_, err = cg.IndexWriteNamed("docker.io/test/all:multi", []ocispec.Descriptor{d}, nil)
 				}
 				if err != nil {
 					errs <- err

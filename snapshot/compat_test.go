@@ -53,7 +53,7 @@ func TestLinuxkitCompat(t *testing.T) {
 	if err := c.DescriptorWrite(name+"-riscv64", img); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.IndexWrite(name, []ocispec.Descriptor{img, attestationFor(c, img)}); err != nil {
+	if _, err := c.IndexWriteNamed(name, []ocispec.Descriptor{img, attestationFor(c, img)}, nil); err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer

@@ -12,7 +12,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// A writer killed with SIGKILL at random points in a loop of large blob writes, DescriptorWrite, IndexWrite and
+// A writer killed with SIGKILL at random points in a loop of large blob writes, DescriptorWrite, IndexWriteNamed and
 // Remove leaves a valid layout every time: every blob matches its digest, every index.json descriptor's blob exists
 // and parses. The next writer (here, the next child) carries on.
 func TestCrashSafety(t *testing.T) {
@@ -72,7 +72,7 @@ func TestCrashSafety(t *testing.T) {
 	if ok, err := c.ImageInCache(fixtureName, "amd64"); !ok || err != nil {
 		t.Fatalf("fixture after crashes: %v %v", ok, err)
 	}
-	if _, err := c.IndexWrite("docker.io/test/crash:multi", []ocispec.Descriptor{mustImage(t, c, "riscv64", "after")}); err != nil {
+	if _, err := c.IndexWriteNamed("docker.io/test/crash:multi", []ocispec.Descriptor{mustImage(t, c, "riscv64", "after")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	checkLayout(t, c.Dir())

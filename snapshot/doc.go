@@ -1,5 +1,7 @@
 // Package snapshot owns the linuxkit cache: an OCI image layout (by default ~/.linuxkit/cache) that lkpkg and
-// linuxkit share, so layout, entry names and lock are linuxkit's.
+// linuxkit share, so layout, entry names and lock are linuxkit's. It also copies cache entries out: exports
+// (Export: an OCI layout tar, a docker archive, a filesystem tar), containers-storage (Store, CopyToStore) and a
+// Docker daemon (DockerDaemon).
 //
 // On disk:
 //   - oci-layout, index.json, blobs/sha256/<hex>, as ggcr's layout package writes them;
@@ -8,7 +10,7 @@
 //
 // Each named entry is a top-level index.json descriptor whose org.opencontainers.image.ref.name is the full
 // reference (docker.io/linuxkit/init:<hash>, docker.io/linuxkit/init:<hash>-amd64). Per-arch builds are merged into
-// one index by IndexWrite, with linuxkit's rules.
+// one index by IndexWriteNamed, with linuxkit's rules.
 //
 // Where lkpkg differs from linuxkit, deliberately:
 //   - Every write is crash-safe. A blob is written to a temporary file in the cache directory, checked against its
@@ -17,7 +19,7 @@
 //     temporary file (removed by OpenCache after a day, or by Clean) and orphan blobs, never a partial blob or a
 //     name without its blob. linuxkit rewrites index.json in place.
 //   - Remove deletes only the blobs that no remaining index.json entry reaches (linuxkit's deletes every blob of the
-//     removed image, breaking images that share layers). IndexWrite likewise deletes the index it replaces only
+//     removed image, breaking images that share layers). IndexWriteNamed likewise deletes the index it replaces only
 //     when no other name uses it. Garbage collection only ever considers the blobs of what was just removed or
 //     replaced, never the whole blobs directory, because another process may have written blobs that its
 //     index.json update has not named yet; writers check, under the lock, that the blob they name still exists.

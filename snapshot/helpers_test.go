@@ -68,7 +68,7 @@ func runChild(mode, dir, arg string) error {
 			if err := c.DescriptorWrite(fmt.Sprintf("docker.io/test/crash:%d", i%5), d); err != nil {
 				return err
 			}
-			if _, err := c.IndexWrite("docker.io/test/crash:multi", []ocispec.Descriptor{d, attestationFor(c, d)}); err != nil {
+			if _, err := c.IndexWriteNamed("docker.io/test/crash:multi", []ocispec.Descriptor{d, attestationFor(c, d)}, nil); err != nil {
 				return err
 			}
 			if i%4 == 3 {
@@ -104,7 +104,7 @@ func runChild(mode, dir, arg string) error {
 			if err := c.DescriptorWrite(fmt.Sprintf("docker.io/test/%s:%d", strings.Split(arg, ",")[0], i), d); err != nil {
 				return err
 			}
-			if _, err := c.IndexWrite("docker.io/test/shared:multi", []ocispec.Descriptor{d}); err != nil {
+			if _, err := c.IndexWriteNamed("docker.io/test/shared:multi", []ocispec.Descriptor{d}, nil); err != nil {
 				return err
 			}
 		}

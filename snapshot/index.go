@@ -12,7 +12,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// IndexWrite names an OCI index of children, merging them into the index already of that name as linuxkit's
+// IndexWriteNamed names an OCI index of children, merging them into the index already of that name as linuxkit's
 // IndexWrite does, so that per-arch builds accumulate into one multi-arch index:
 //   - an existing entry that is an image, not an index, is an error;
 //   - a child with a platform other than unknown/unknown replaces the first old child with the same
@@ -26,13 +26,10 @@ import (
 // has one digest however its platforms came in, and the old index blob is deleted only when no other entry still
 // reaches it. The children's blobs must already be in the cache. It
 // returns the new root descriptor.
-func (c *Cache) IndexWrite(name string, children []ocispec.Descriptor) (ocispec.Descriptor, error) {
-	return c.IndexWriteNamed(name, children, nil)
-}
-
-// IndexWriteNamed is IndexWrite that also names others (name → descriptor, each blob already in the cache) in
-// the same index.json update: a build's <tag>-<arch> images appear with their multi-arch index, or, if anything
-// fails or lkpkg is killed, none of them do.
+//
+// It also names others (name → descriptor, each blob already in the cache; may be nil) in the same index.json
+// update: a build's <tag>-<arch> images appear with their multi-arch index, or, if anything fails or lkpkg is
+// killed, none of them do.
 func (c *Cache) IndexWriteNamed(name string, children []ocispec.Descriptor, others map[string]ocispec.Descriptor) (ocispec.Descriptor, error) {
 	if name == "" {
 		return ocispec.Descriptor{}, errors.New("cannot write an index without a name")
@@ -102,7 +99,7 @@ func platformKey(p *ocispec.Platform) string {
 	return p.OS + "/" + p.Architecture + "/" + p.OSVersion
 }
 
-// mergeChildren is the merge of IndexWrite (linuxkit cache/write.go), with a deterministic order.
+// mergeChildren is the merge of IndexWriteNamed (linuxkit cache/write.go), with a deterministic order.
 func mergeChildren(old, add []ocispec.Descriptor) []ocispec.Descriptor {
 	replace := map[string]int{} // platform key → position in add
 	var replaceOrder []int

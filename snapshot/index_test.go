@@ -23,7 +23,7 @@ func TestIndexWriteMerge(t *testing.T) {
 
 	tests := []struct {
 		name   string
-		first  []ocispec.Descriptor // IndexWrite before (empty: no existing entry)
+		first  []ocispec.Descriptor // IndexWriteNamed before (empty: no existing entry)
 		second []ocispec.Descriptor
 		want   []ocispec.Descriptor
 	}{
@@ -46,11 +46,11 @@ func TestIndexWriteMerge(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			name := "docker.io/test/merge:" + string(rune('a'+i))
 			if tc.first != nil {
-				if _, err := c.IndexWrite(name, tc.first); err != nil {
+				if _, err := c.IndexWriteNamed(name, tc.first, nil); err != nil {
 					t.Fatal(err)
 				}
 			}
-			root, err := c.IndexWrite(name, tc.second)
+			root, err := c.IndexWriteNamed(name, tc.second, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,11 +86,11 @@ func TestIndexWriteErrors(t *testing.T) {
 	if err := c.DescriptorWrite("docker.io/test/img:1", img); err != nil {
 		t.Fatal(err)
 	}
-	_, err := c.IndexWrite("docker.io/test/img:1", []ocispec.Descriptor{mustImage(t, c, "arm64", "x")})
+	_, err := c.IndexWriteNamed("docker.io/test/img:1", []ocispec.Descriptor{mustImage(t, c, "arm64", "x")}, nil)
 	if err == nil || !strings.Contains(err.Error(), "image named docker.io/test/img:1 already exists in cache and is not an index") {
 		t.Fatalf("image vs index: %v", err)
 	}
-	if _, err := c.IndexWrite("docker.io/test/empty:1", nil); err == nil {
+	if _, err := c.IndexWriteNamed("docker.io/test/empty:1", nil, nil); err == nil {
 		t.Fatal("empty index accepted")
 	}
 }
@@ -99,14 +99,14 @@ func TestIndexWriteErrors(t *testing.T) {
 func TestIndexWriteOldIndexBlob(t *testing.T) {
 	c := newCache(t)
 	amd := mustImage(t, c, "amd64", "a")
-	old, err := c.IndexWrite("docker.io/test/x:1", []ocispec.Descriptor{amd})
+	old, err := c.IndexWriteNamed("docker.io/test/x:1", []ocispec.Descriptor{amd}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := c.DescriptorWrite("docker.io/test/x:copy", old); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.IndexWrite("docker.io/test/x:1", []ocispec.Descriptor{mustImage(t, c, "arm64", "b")}); err != nil {
+	if _, err := c.IndexWriteNamed("docker.io/test/x:1", []ocispec.Descriptor{mustImage(t, c, "arm64", "b")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if !c.HasBlob(old.Digest) {
@@ -116,7 +116,7 @@ func TestIndexWriteOldIndexBlob(t *testing.T) {
 		t.Fatal(err)
 	}
 	cur, _ := c.FindRoot("docker.io/test/x:1")
-	if _, err := c.IndexWrite("docker.io/test/x:1", []ocispec.Descriptor{mustImage(t, c, "s390x", "c")}); err != nil {
+	if _, err := c.IndexWriteNamed("docker.io/test/x:1", []ocispec.Descriptor{mustImage(t, c, "s390x", "c")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if c.HasBlob(cur.Digest) {

@@ -65,6 +65,9 @@ type runtimeCLI struct {
 
 func newRuntimeCLI(t *testing.T) runtimeCLI {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs containers as root; skipped under -short")
+	}
 	if os.Geteuid() != 0 {
 		t.Skip("running containers needs root; run the tests as root")
 	}
