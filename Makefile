@@ -43,6 +43,7 @@ bench: test-deps build
 	LKPKG=$(CURDIR)/$(BIN) bench/showtag.sh --dirty
 	LKPKG=$(CURDIR)/$(BIN) bench/build.sh
 	LKPKG=$(CURDIR)/$(BIN) bench/rootless.sh
+	LKPKG=$(CURDIR)/$(BIN) bench/builders.sh
 	LKPKG_BIN=$(CURDIR)/$(BIN) $(GO) test $(GOFLAGS) -tags '$(TAGS)' -run '^$$' -bench Push -benchtime 5x ./e2e/
 
 fuzz:

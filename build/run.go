@@ -74,6 +74,9 @@ func (b *Builder) Run(ctx context.Context, req Request) error {
 			return err
 		}
 		b.opts.Registry.CAHosts = append(b.opts.Registry.CAHosts, registryHosts(plans)...)
+		if err := b.connectBuilders(ctx, plans); err != nil {
+			return err
+		}
 		var err error
 		if results, err = b.buildAll(ctx, plans); err != nil {
 			return err

@@ -160,6 +160,10 @@ func builderOptions(ctx context.Context, c *cli.Context) (build.Options, error) 
 	if err != nil {
 		return build.Options{}, err
 	}
+	builders, err := build.ParseBuilders(c.String("builders"))
+	if err != nil {
+		return build.Options{}, cli.Exit(err.Error(), 2)
+	}
 	var docker *snapshot.DockerDaemon
 	if c.Bool("docker") {
 		if docker, err = snapshot.ConnectDocker(ctx, snapshot.DockerHost()); err != nil {
@@ -169,7 +173,7 @@ func builderOptions(ctx context.Context, c *cli.Context) (build.Options, error) 
 	return build.Options{
 		Force:        c.Bool("force"),
 		IgnoreCached: c.Bool("ignore-cached"),
-		Engine:       executor.Options{StateDir: flagString(c, "state-dir"), Messages: c.App.ErrWriter},
+		Engine:       executor.Options{StateDir: flagString(c, "state-dir"), Messages: c.App.ErrWriter, BuilderConfig: c.String("builder-config")},
 		Registry:     hostOpts,
 		Credentials:  creds,
 		SSH:          ssh,
@@ -184,6 +188,7 @@ func builderOptions(ctx context.Context, c *cli.Context) (build.Options, error) 
 		Docker:       docker,
 		DryRun:       c.Bool("dry-run"),
 		Store:        store,
+		Builders:     builders,
 	}, nil
 }
 
