@@ -113,6 +113,7 @@ bench: test-deps build
 	LKPKG=$(CURDIR)/$(BIN) bench/build.sh
 	LKPKG=$(CURDIR)/$(BIN) bench/rootless.sh
 	LKPKG=$(CURDIR)/$(BIN) bench/container.sh
+	LKPKG=$(CURDIR)/$(BIN) bench/builders.sh
 	LKPKG_BIN=$(CURDIR)/$(BIN) $(GO) test $(GOFLAGS) -tags '$(TAGS)' -run '^$$' -bench Push -benchtime 5x -timeout 30m ./e2e/
 
 fuzz:

@@ -51,6 +51,9 @@ type Options struct {
 	Debug        io.Writer             // lkpkg's decisions (cache hits, what is built where), for -v 2
 	DryRun       bool                  // print what would be built (as linuxkit's dry-run does) instead of building
 	Concurrency  int                   // packages built at once (1 when progress needs the terminal to itself)
+	// Builders are BuildKit builder addresses by platform (--builders, see ParseBuilders); platforms without one
+	// build in the in-process engine.
+	Builders map[string]string
 }
 
 // Builder builds packages into one linuxkit cache. The BuildKit engine starts only when something needs
@@ -69,8 +72,11 @@ type Builder struct {
 	scanner     string // the default SBOM scanner, once found obtainable
 
 	engineOnce sync.Once
-	engine     *executor.Engine
+	engine     *executor.Local
 	engineErr  error
+
+	remotesMu sync.Mutex
+	remotes   map[string]*executor.Remote // connected builders by address
 }
 
 // New returns a Builder writing into cache.
@@ -86,17 +92,18 @@ func New(cache *snapshot.Cache, opts Options) *Builder {
 
 // Close stops the engine if it was started.
 func (b *Builder) Close() error {
+	errs := []error{b.closeRemotes()}
 	if b.engine != nil {
-		return b.engine.Close()
+		errs = append(errs, b.engine.Close())
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
-func (b *Builder) startEngine(ctx context.Context) (*executor.Engine, error) {
+func (b *Builder) startEngine(ctx context.Context) (*executor.Local, error) {
 	b.engineOnce.Do(func() {
 		opts := b.opts.Engine
 		if opts.Registries, b.engineErr = registry.Hosts(b.opts.Registry); b.engineErr == nil {
-			b.engine, b.engineErr = executor.New(ctx, opts)
+			b.engine, b.engineErr = executor.Open(ctx, opts)
 		}
 	})
 	return b.engine, b.engineErr
@@ -194,44 +201,15 @@ func (b *Builder) printDryRun(plan *frontend.BuildPlan, platforms []string) {
 	}
 }
 
-// buildPlatforms solves every platform concurrently in one engine and returns the per-platform manifests (and
-// attestations) to merge into the index, and the <FullTag>-<arch> entries to name with it.
+// buildPlatforms solves the platforms, each builder's share (the in-process engine's too) in one solve, and returns
+// the per-platform manifests (and attestations) to merge into the index, and the <FullTag>-<arch> entries to name
+// with it.
 func (b *Builder) buildPlatforms(ctx context.Context, plan *frontend.BuildPlan, platforms []string) ([]ocispec.Descriptor, map[string]ocispec.Descriptor, error) {
-	for _, pl := range platforms {
-		if err := executor.CheckEmulation(pl); err != nil {
-			return nil, nil, err
-		}
-	}
 	base, err := b.baseContexts(ctx, plan)
 	if err != nil {
 		return nil, nil, err
 	}
-	engine, err := b.startEngine(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(plan.Package.DependsImages) == 0 && len(platforms) > 1 {
-		fmt.Fprintf(b.opts.Debug, "%s: %v in one multi-platform solve\n", plan.Package.Tag(), platforms)
-		return b.buildMultiPlatform(ctx, engine, plan, platforms, base)
-	}
-	// One platform; or depends archives, which are per architecture but live at one path in the context, so
-	// such packages build their platforms one after the other.
-	fmt.Fprintf(b.opts.Debug, "%s: %v one solve after the other\n", plan.Package.Tag(), platforms)
-	var children []ocispec.Descriptor
-	names := map[string]ocispec.Descriptor{}
-	for _, pl := range platforms {
-		if len(plan.Package.DependsImages) > 0 {
-			if err := b.writeDepends(ctx, plan, pl); err != nil {
-				return nil, nil, err
-			}
-		}
-		descs, err := b.buildPlatform(ctx, engine, plan, pl, base, names)
-		if err != nil {
-			return nil, nil, err
-		}
-		children = append(children, descs...)
-	}
-	return children, names, nil
+	return b.buildOnBuilders(ctx, plan, platforms, base)
 }
 
 // baseContexts maps the images the Dockerfile names (FROM, COPY --from, RUN --mount=from) found in the linuxkit
@@ -302,9 +280,9 @@ func (b *Builder) precache(ctx context.Context, img string) error {
 
 // buildPlatform solves one platform, streaming BuildKit's OCI export straight into the cache; names gets what
 // <FullTag>-<arch> is to name.
-func (b *Builder) buildPlatform(ctx context.Context, engine *executor.Engine, plan *frontend.BuildPlan, platform string, base map[string]string, names map[string]ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+func (b *Builder) buildPlatform(ctx context.Context, solver Solver, plan *frontend.BuildPlan, platform string, base map[string]string, names map[string]ocispec.Descriptor) ([]ocispec.Descriptor, error) {
 	name := plan.Package.FullTag() + "-" + frontend.PlatformArch(platform)
-	descs, err := b.solve(ctx, engine, plan, platform, name, base)
+	descs, err := b.solve(ctx, solver, plan, platform, name, base)
 	if err != nil {
 		return nil, err
 	}
@@ -314,8 +292,8 @@ func (b *Builder) buildPlatform(ctx context.Context, engine *executor.Engine, pl
 // buildMultiPlatform solves all platforms at once: BuildKit runs them concurrently and shares the context upload,
 // the Dockerfile parse and the base image metadata. Its index only lends its children: each platform's manifest
 // is to be named <FullTag>-<arch>, and all of them (attestations too) become children of the package's index.
-func (b *Builder) buildMultiPlatform(ctx context.Context, engine *executor.Engine, plan *frontend.BuildPlan, platforms []string, base map[string]string) ([]ocispec.Descriptor, map[string]ocispec.Descriptor, error) {
-	descs, err := b.solve(ctx, engine, plan, strings.Join(platforms, ","), "", base)
+func (b *Builder) buildMultiPlatform(ctx context.Context, solver Solver, plan *frontend.BuildPlan, platforms []string, base map[string]string) ([]ocispec.Descriptor, map[string]ocispec.Descriptor, error) {
+	descs, err := b.solve(ctx, solver, plan, strings.Join(platforms, ","), "", base)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -341,7 +319,7 @@ func (b *Builder) buildMultiPlatform(ctx context.Context, engine *executor.Engin
 // solve runs one solve for platform (one, or a comma-separated list) and imports the blobs of its OCI export into
 // the cache as it streams, naming nothing; it returns the export's roots (exportName is the name BuildKit gives
 // them).
-func (b *Builder) solve(ctx context.Context, engine *executor.Engine, plan *frontend.BuildPlan, platform, exportName string, base map[string]string) ([]ocispec.Descriptor, error) {
+func (b *Builder) solveOnce(ctx context.Context, solver Solver, plan *frontend.BuildPlan, platform, exportName string, base map[string]string) ([]ocispec.Descriptor, error) {
 	pr, pw := io.Pipe()
 	imported := make(chan importResult, 1)
 	go func() {
@@ -352,7 +330,7 @@ func (b *Builder) solve(ctx context.Context, engine *executor.Engine, plan *fron
 	req := b.solveRequest(plan, platform, exportName, base, pw)
 	req.SBOMGenerator = b.sbomGenerator(ctx)
 	req.ProgressOutput = b.progressWriter(ctx)
-	_, solveErr := engine.Solve(ctx, req)
+	_, solveErr := solver.Solve(ctx, req)
 	pw.CloseWithError(solveErr)
 	got := <-imported
 	if solveErr != nil {

@@ -44,6 +44,9 @@ func (b *Builder) Run(ctx context.Context, req Request) error {
 				b.needed[plan] = true
 			}
 		}
+		if err := b.connectBuilders(ctx, plans); err != nil {
+			return err
+		}
 		if results, err = b.buildAll(ctx, plans); err != nil {
 			return err
 		}

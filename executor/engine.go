@@ -73,11 +73,16 @@ type Options struct {
 	// "127.0.0.1:5000" or mirrors for "docker.io"; others use HTTPS.
 	Registries map[string]resolverconfig.RegistryConfig
 	// GCPolicy bounds the build cache, which BuildKit prunes after builds
-	// (see client.PruneInfo); nil keeps everything until the state dir is
-	// removed.
+	// (see client.PruneInfo); nil means BuilderConfig's policy or else
+	// buildkitd's default one, sized from the state dir's filesystem.
 	GCPolicy []client.PruneInfo
 	// Explain adds to the line describing a sandbox short of root's (in a user namespace) why it is so.
 	Explain bool
+	// BuilderConfig is a buildkitd.toml whose [worker.oci] gc settings and
+	// max-parallelism apply to the engine.
+	BuilderConfig string
+	// config is what BuilderConfig says.
+	config engineConfig
 	// AllowNoSeccomp lets a binary built without the "seccomp" tag run RUN
 	// steps without BuildKit's seccomp profile instead of refusing to.
 	AllowNoSeccomp bool
@@ -86,12 +91,14 @@ type Options struct {
 // Engine is an in-process BuildKit with one OCI worker, reached over an
 // in-memory gRPC connection with the stock BuildKit client.
 type Engine struct {
+	stateDir       string
 	lock           *os.File
 	worker         *workerSet
 	controller     *control.Controller
 	server         *grpc.Server
 	client         *client.Client
 	netGate        *networkGate
+	shared         *sharedServer // other lkpkg processes' access to the engine
 	restoreProcess func()
 	// stop ends the engine's lifetime context, which BuildKit's background
 	// work runs under; the ctx given to New only bounds starting up.
@@ -113,11 +120,23 @@ func New(ctx context.Context, opts Options) (_ *Engine, err error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(opts.Debug, "Build engine state in %s\n", opts.StateDir)
 	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create state dir: %w", err)
 	}
-	e := &Engine{netGate: newNetworkGate()}
+	lock, err := lockStateDir(ctx, opts.StateDir, opts.Messages)
+	if err != nil {
+		return nil, err
+	}
+	return newLocked(ctx, opts, lock)
+}
+
+// newLocked starts an engine on opts.StateDir (defaulted), whose lock the caller holds.
+func newLocked(ctx context.Context, opts Options, lock *os.File) (_ *Engine, err error) {
+	fmt.Fprintf(opts.Debug, "Build engine state in %s\n", opts.StateDir)
+	if opts.GCPolicy == nil {
+		opts.GCPolicy = gcPolicy(opts.config.gc, opts.StateDir)
+	}
+	e := &Engine{stateDir: opts.StateDir, netGate: newNetworkGate(), lock: lock}
 	lifetime, stop := context.WithCancel(context.WithoutCancel(ctx))
 	e.stop = stop
 	defer func() {
@@ -125,9 +144,6 @@ func New(ctx context.Context, opts Options) (_ *Engine, err error) {
 			e.Close()
 		}
 	}()
-	if e.lock, err = lockStateDir(ctx, opts.StateDir, opts.Messages); err != nil {
-		return nil, err
-	}
 	e.restoreProcess = applyProcessSettings(opts.BuildKitLog, opts.BuildKitDebug)
 	// BuildKit's first RUN asks which platforms run natively or under binfmt_misc, and the first ask execs a
 	// probe binary per architecture (a dozen processes, several under QEMU), holding up that RUN; asked now, the
@@ -162,6 +178,9 @@ func New(ctx context.Context, opts Options) (_ *Engine, err error) {
 	if err = e.serve(lifetime); err != nil {
 		return nil, err
 	}
+	if err = e.serveShared(opts.StateDir); err != nil {
+		return nil, err
+	}
 	return e, nil
 }
 
@@ -191,6 +210,11 @@ func (o Options) withDefaults() (Options, error) {
 	default:
 		return o, fmt.Errorf("unknown snapshotter %q: use overlayfs or native", o.Snapshotter)
 	}
+	cfg, err := loadEngineConfig(o.BuilderConfig)
+	if err != nil {
+		return o, err
+	}
+	o.config = cfg
 	if !ociruntime.Supported {
 		return o, errors.New("this lkpkg was built without cgo and cannot run build containers; rebuild with CGO_ENABLED=1")
 	}
@@ -230,6 +254,9 @@ func (e *Engine) serve(ctx context.Context) error {
 // snapshotter state released, the umask restored and the lock dropped.
 func (e *Engine) Close() error {
 	var errs []error
+	if e.shared != nil {
+		e.shared.close()
+	}
 	e.stop()
 	if e.client != nil {
 		errs = append(errs, e.client.Close())
@@ -256,3 +283,9 @@ func (e *Engine) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Client is the stock BuildKit client connected to the engine, for disk usage and pruning.
+func (e *Engine) Client() *client.Client { return e.client }
+
+// StateDir is the directory the engine keeps its state in.
+func (e *Engine) StateDir() string { return e.stateDir }

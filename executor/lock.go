@@ -45,3 +45,25 @@ func lockStateDir(ctx context.Context, dir string, messages io.Writer) (*os.File
 		}
 	}
 }
+
+// tryLockStateDir takes the exclusive lock on dir if it is free; nil, nil when another process holds it.
+func tryLockStateDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, lockFileName), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open state lock: %w", err)
+	}
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		switch {
+		case err == nil:
+			return f, nil
+		case errors.Is(err, unix.EINTR):
+			continue
+		case errors.Is(err, unix.EWOULDBLOCK):
+			f.Close()
+			return nil, nil
+		}
+		f.Close()
+		return nil, fmt.Errorf("lock state dir %s: %w", dir, err)
+	}
+}

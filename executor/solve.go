@@ -119,7 +119,7 @@ func (e *Engine) Solve(ctx context.Context, req SolveRequest) (*SolveResult, err
 		return nil, err
 	}
 	defer release()
-	resp, err := e.solveWithProgress(ctx, opt, req)
+	resp, err := solveWithProgress(ctx, e.client, opt, req)
 	if err != nil {
 		if hint := singleIDHint(); hint != "" && ctx.Err() == nil {
 			return nil, fmt.Errorf("%w\n%s", err, hint)
@@ -134,11 +134,11 @@ func (e *Engine) Solve(ctx context.Context, req SolveRequest) (*SolveResult, err
 	return newSolveResult(resp)
 }
 
-func (e *Engine) solveWithProgress(ctx context.Context, opt client.SolveOpt, req SolveRequest) (*client.SolveResponse, error) {
+func solveWithProgress(ctx context.Context, c *client.Client, opt client.SolveOpt, req SolveRequest) (*client.SolveResponse, error) {
 	status := make(chan *client.SolveStatus)
 	shown := make(chan error, 1)
 	go func() { shown <- showProgress(req.ProgressOutput, req.ProgressMode, status) }()
-	resp, err := e.client.Solve(ctx, nil, opt, status) // closes status
+	resp, err := c.Solve(ctx, nil, opt, status) // closes status
 	if perr := <-shown; err == nil && perr != nil {
 		err = fmt.Errorf("show build progress: %w", perr)
 	}

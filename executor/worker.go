@@ -31,6 +31,7 @@ import (
 	"github.com/moby/buildkit/worker/runc"
 	"github.com/moby/sys/userns"
 	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sync/semaphore"
 )
 
 // workerSet is the engine's single OCI worker and what closing it needs.
@@ -73,6 +74,10 @@ func newWorkerSet(ctx context.Context, opts Options, gate *networkGate, sb sandb
 		return nil, fmt.Errorf("set up BuildKit worker in %s: %w", stateDir, err)
 	}
 	opt.RegistryHosts = resolver.NewRegistryConfig(opts.Registries)
+	opt.GCPolicy = opts.GCPolicy
+	if opts.config.maxParallelism > 0 {
+		opt.ParallelismSem = semaphore.NewWeighted(int64(opts.config.maxParallelism))
+	}
 	if ws.worker, err = base.NewWorker(ctx, opt); err != nil {
 		opt.MetadataStore.Close()
 		opt.ContentMetadata.Close()

@@ -158,13 +158,17 @@ func builderOptions(c *cli.Context) (build.Options, error) {
 	if err != nil {
 		return build.Options{}, err
 	}
+	builders, err := build.ParseBuilders(c.String("builders"))
+	if err != nil {
+		return build.Options{}, err
+	}
 	logs := logsFor(c)
 	return build.Options{
 		Force:        c.Bool("force"),
 		IgnoreCached: c.Bool("ignore-cached"),
 		Engine: executor.Options{StateDir: flagString(c, "state-dir"), Messages: logs.Info, Debug: logs.Debug,
 			BuildKitLog: logs.BuildKit, BuildKitDebug: logs.BuildKitDebug,
-			Explain: logLevel(c) >= levelDebug},
+			Explain: logLevel(c) >= levelDebug, BuilderConfig: c.String("builder-config")},
 		Registry:     hostOpts,
 		Credentials:  creds,
 		SSH:          ssh,
@@ -180,6 +184,7 @@ func builderOptions(c *cli.Context) (build.Options, error) {
 		Debug:        logs.Debug,
 		Concurrency:  concurrency(c.String("progress")),
 		DryRun:       c.Bool("dry-run"),
+		Builders:     builders,
 	}, nil
 }
 

@@ -31,6 +31,7 @@ func pkgCommand() *cli.Command {
 			{Name: "remote-tag", Usage: "tag a remote image under another name", ArgsUsage: "<from> <to>",
 				Flags:  append(pkgFlags(), &cli.StringFlag{Name: "release", Usage: "unused, accepted for linuxkit compatibility"}, insecureRegistryFlag()),
 				Action: pkgRemoteTag},
+			builderCommand(),
 		},
 	}
 }
@@ -71,10 +72,10 @@ func buildFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "docker", Usage: "also load the result into a Docker daemon"},
 		&cli.StringFlag{Name: "platforms", Usage: "comma-separated os/arch list overriding build.yml arches"},
 		&cli.StringFlag{Name: "skip-platforms", Usage: "comma-separated linux/<arch> list removed from build.yml arches"},
-		&cli.StringFlag{Name: "builders", EnvVars: []string{"LINUXKIT_BUILDERS"}, Usage: "accepted for linuxkit compatibility; lkpkg builds in-process"},
+		buildersFlag(),
 		&cli.StringFlag{Name: "builder-name", EnvVars: []string{"LINUXKIT_BUILDER_NAME"}, Usage: "accepted for linuxkit compatibility; ignored"},
 		&cli.StringFlag{Name: "builder-image", EnvVars: []string{"LINUXKIT_BUILDER_IMAGE"}, Usage: "accepted for linuxkit compatibility; ignored"},
-		&cli.StringFlag{Name: "builder-config", EnvVars: []string{"LINUXKIT_BUILDER_CONFIG"}, Usage: "buildkitd.toml whose [registry] settings apply"},
+		&cli.StringFlag{Name: "builder-config", EnvVars: []string{"LINUXKIT_BUILDER_CONFIG"}, Usage: "buildkitd.toml whose [registry] sections, [worker.oci] gc settings and max-parallelism apply to the in-process engine"},
 		&cli.BoolFlag{Name: "builder-restart", Usage: "accepted for linuxkit compatibility; ignored"},
 		&cli.BoolFlag{Name: "precache-images", Usage: "pull FROM images into the linuxkit cache before building"},
 		&cli.StringFlag{Name: "release", Usage: "release version tag (with --push)"},

@@ -1,0 +1,9 @@
+//go:build !linux
+
+package commandconn
+
+import (
+	"os/exec"
+)
+
+func setPdeathsig(*exec.Cmd) {}
