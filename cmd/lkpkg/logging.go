@@ -63,7 +63,8 @@ func checkLogFlags(c *cli.Context) error {
 // an error (exit 1, as linuxkit's), where urfave/cli would print "No help topic" and exit 3. With no name it
 // shows the group's help.
 func unknownCommand(c *cli.Context) error {
-	top := c.Command == nil || c.Command.Name == ""
+	// urfave/cli names the app's own command after the app.
+	top := c.Command == nil || c.Command.Name == "" || c.Command.Name == c.App.Name
 	switch {
 	case c.NArg() == 0 && top:
 		return cli.ShowAppHelp(c)
