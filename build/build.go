@@ -334,7 +334,7 @@ func (b *Builder) solveOnce(ctx context.Context, solver Solver, plan *frontend.B
 	pw.CloseWithError(solveErr)
 	got := <-imported
 	if solveErr != nil {
-		return nil, fmt.Errorf("%s%s: %w%s%s", dockerfileLine(b.opts.Log, plan, solveErr),
+		return nil, fmt.Errorf("%sbuilding for %s: %w%s%s", dockerfileLine(b.opts.Log, plan, solveErr),
 			platform, solveErr, b.authHint(solveErr), b.scannerHint(solveErr))
 	}
 	if got.err != nil {

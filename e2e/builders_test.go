@@ -194,7 +194,7 @@ func startBuildkitd(t *testing.T, pki *testPKI, extra ...string) *buildkitd {
 		"--otel-socket-path", filepath.Join(dir, "otel.sock")}
 	b := &buildkitd{log: &lockedBuffer{}, done: make(chan struct{})}
 	if pki != nil {
-		b.addr = "tcp://" + freePort(t, "127.0.0.1")
+		b.addr = "tcp://127.0.0.1:" + freePort(t, "127.0.0.1")
 		args = append(args, "--addr", b.addr, "--tlscacert", pki.ca, "--tlscert", pki.serverCert, "--tlskey", pki.serverKey)
 	} else {
 		b.addr = "unix://" + filepath.Join(dir, "buildkitd.sock")
@@ -318,7 +318,7 @@ func TestBuildersRemoteSameDigests(t *testing.T) {
 	t.Run("errors", func(t *testing.T) {
 		for _, c := range []struct{ builders, want string }{
 			{"linux/arm64=" + pki.address(strings.TrimPrefix(arm.addr, "tcp://"), pki.otherCA), "TLS handshake failed"},
-			{"linux/arm64=tcp://" + freePort(t, "127.0.0.1"), "cannot be reached"},
+			{"linux/arm64=tcp://127.0.0.1:" + freePort(t, "127.0.0.1"), "cannot be reached"},
 			{"linux/arm64=my-docker-context", "docker context names are not BuildKit addresses"},
 			{"linux/arm64=tcp://127.0.0.1:1?cacert=/nonexistent.pem", "cacert file"},
 			{"linux/arm64", "want <platform>=<builder>"},

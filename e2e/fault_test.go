@@ -33,7 +33,7 @@ func faultPkg(t *testing.T, host string) (*buildEnv, string) {
 	t.Helper()
 	e := newBuildEnv(t)
 	e.pkg("pkg/p", "image: p\norg: "+host+"/lk\narches: [amd64, arm64]\n", pushDockerfile)
-	e.mustBuild(nil, "pkg/p")
+	e.mustBuild(nil, "--offline", "pkg/p") // the build is not what is tested: no registry look-up
 	return e, e.tag("pkg/p")
 }
 
@@ -528,6 +528,11 @@ func (p *lossyProxy) forwardTo(target string, seed uint64) {
 
 func (p *lossyProxy) serve(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
+	if p.target == nil { // no registry behind it yet
+		p.mu.Unlock()
+		http.Error(w, "no registry yet", http.StatusServiceUnavailable)
+		return
+	}
 	roll, cut, partial, target := p.rng.IntN(100), p.rng.IntN(100) < p.cutPct, p.rng.Int64N(64<<10), p.target
 	p.mu.Unlock()
 	p.requests.Add(1)

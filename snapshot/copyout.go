@@ -23,11 +23,9 @@ type CopyOut struct {
 
 // CopyOut copies the cache entry cacheName to dst with containers/image, the cache's bytes unchanged, so every
 // manifest and index keeps its digest, and returns the manifest (or index) written. The entry is the cache's
-// own: no signature policy applies to it.
+// own: no signature policy applies to it. Callers check the entry's blobs first (VerifyEntry), under the
+// cache's lock when they hold it.
 func (c *Cache) CopyOut(ctx context.Context, cacheName string, dst types.ImageReference, o CopyOut) ([]byte, error) {
-	if err := c.VerifyEntry(cacheName); err != nil {
-		return nil, err
-	}
 	src, err := layout.NewReference(c.dir, cacheName)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cacheName, err)

@@ -137,6 +137,10 @@ func (c *Cache) CopyToStore(ctx context.Context, s *Store, cacheName string, pla
 		if err != nil {
 			return err
 		}
+		// Checked here, under the lock already held: never copy bytes that do not match their digests.
+		if err := inEntry(cacheName, c.verifyTree(root, 0)); err != nil {
+			return err
+		}
 		for _, d := range append([]ocispec.Descriptor{img.manifest.Config}, img.manifest.Layers...) {
 			if !c.HasBlob(d.Digest) {
 				return fmt.Errorf("cannot copy %s for %s into containers-storage: blob %s is not in the cache (a sparse "+
