@@ -57,7 +57,7 @@ func TestBuildLogLevels(t *testing.T) {
 		{[]string{"-v", "3"}, []string{"Building", "Base image busybox:fixture: from the cache entry", "level=debug"}, nil},
 	} {
 		r := e.mustBuild(nil, append(tc.flags, "--force", "pkg/levels")...)
-		if strings.TrimSpace(r.stdout) != tag {
+		if "docker.io/"+strings.TrimSpace(r.stdout) != tag {
 			t.Errorf("%v: stdout %q, want the tag %s", tc.flags, r.stdout, tag)
 		}
 		for _, w := range tc.want {
