@@ -50,7 +50,7 @@ image: deps image/rootfs.tar
 
 image/rootfs.tar:
 	@.ci/deps --image
-	mmdebstrap --quiet --variant=essential --include=git,ca-certificates --architectures=$(IMAGE_ARCH) \
+	mmdebstrap --quiet --format=tar --variant=essential --include=git,ca-certificates --architectures=$(IMAGE_ARCH) \
 		$(IMAGE_SUITE) $@.tmp
 	mv $@.tmp $@
 
