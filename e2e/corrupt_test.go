@@ -19,7 +19,9 @@ func fixtureLayer(t *testing.T, cache string) (path, dgst string) {
 		Manifests []desc `json:"manifests"`
 		Layers    []desc `json:"layers"`
 	}
-	blob := func(d string) string { return filepath.Join(cache, "blobs", "sha256", strings.TrimPrefix(d, "sha256:")) }
+	blob := func(d string) string {
+		return filepath.Join(cache, "blobs", "sha256", strings.TrimPrefix(d, "sha256:"))
+	}
 	read := func(p string) {
 		doc.Manifests, doc.Layers = nil, nil
 		b, err := os.ReadFile(p)
