@@ -2,6 +2,7 @@ package build
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -33,15 +34,22 @@ func TestDependencies(t *testing.T) {
 	}
 }
 
+func mustWrite(t *testing.T, w io.Writer, p []byte) {
+	t.Helper()
+	if _, err := w.Write(p); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestPrefixWriter(t *testing.T) {
 	var out bytes.Buffer
 	var mu sync.Mutex
 	a := &prefixWriter{out: &out, prefix: []byte("[a] "), mu: &mu}
 	b := &prefixWriter{out: &out, prefix: []byte("[b] "), mu: &mu}
-	a.Write([]byte("#1 one"))
-	b.Write([]byte("#1 other\n#2 "))
-	a.Write([]byte(" done\n"))
-	b.Write([]byte("two\n"))
+	mustWrite(t, a, []byte("#1 one"))
+	mustWrite(t, b, []byte("#1 other\n#2 "))
+	mustWrite(t, a, []byte(" done\n"))
+	mustWrite(t, b, []byte("two\n"))
 	want := "[b] #1 other\n[a] #1 one done\n[b] #2 two\n"
 	if out.String() != want {
 		t.Fatalf("got %q, want %q", out.String(), want)

@@ -49,7 +49,7 @@ var buildkitdBinary = sync.OnceValues(func() (string, error) {
 	dl.Dir, dl.Env = work, append(os.Environ(), "GOFLAGS=")
 	out, err := dl.Output()
 	if err != nil {
-		return "", fmt.Errorf("go mod download buildkit %s: %v", version, err)
+		return "", fmt.Errorf("go mod download buildkit %s: %w", version, err)
 	}
 	var mod struct{ Dir string }
 	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
@@ -58,16 +58,16 @@ var buildkitdBinary = sync.OnceValues(func() (string, error) {
 	// BuildKit's go.mod has exclude directives, which `go install …@version` refuses: build in a copy of the module.
 	src := filepath.Join(work, "src")
 	if out, err := exec.Command("cp", "-r", mod.Dir, src).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("copy buildkit source: %v %s", err, out)
+		return "", fmt.Errorf("copy buildkit source: %w %s", err, out)
 	}
 	if out, err := exec.Command("chmod", "-R", "u+w", src).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("chmod buildkit source: %v %s", err, out)
+		return "", fmt.Errorf("chmod buildkit source: %w %s", err, out)
 	}
 	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-X github.com/moby/buildkit/version.Version="+version,
 		"-o", bin+"/", "./cmd/buildkitd", "./cmd/buildctl")
 	build.Dir, build.Env = src, append(os.Environ(), "GOFLAGS=-mod=mod")
 	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build buildkitd %s: %v\n%s", version, err, tail(string(out), 20))
+		return "", fmt.Errorf("build buildkitd %s: %w\n%s", version, err, tail(string(out), 20))
 	}
 	return filepath.Join(bin, "buildkitd"), nil
 })
@@ -187,7 +187,10 @@ func startBuildkitd(t *testing.T, pki *testPKI, extra ...string) *buildkitd {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { exec.Command("umount", "-R", dir).Run(); os.RemoveAll(dir) })
+	t.Cleanup(func() {
+		_ = exec.Command("umount", "-R", dir).Run() // fails when buildkitd left nothing mounted
+		os.RemoveAll(dir)
+	})
 	config := filepath.Join(dir, "buildkitd.toml")
 	writeFile(t, config, "")
 	args := []string{"--config", config, "--root", filepath.Join(dir, "root"), "--oci-worker=true", "--containerd-worker=false",
@@ -206,7 +209,7 @@ func startBuildkitd(t *testing.T, pki *testPKI, extra ...string) *buildkitd {
 	if err := b.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { b.cmd.Wait(); close(b.done) }()
+	go func() { _ = b.cmd.Wait(); close(b.done) }() // killed at cleanup: its status says nothing
 	t.Cleanup(b.kill)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -237,7 +240,7 @@ func (b *buildkitd) kill() {
 		return
 	default:
 	}
-	b.cmd.Process.Kill()
+	_ = b.cmd.Process.Kill() // it may have exited meanwhile
 	<-b.done
 }
 

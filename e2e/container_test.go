@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -55,8 +56,12 @@ func newCIContainer(t *testing.T) *ciContainer {
 		t.Fatal(err)
 	}
 	for _, d := range []string{"tmp", "var/tmp"} {
-		os.MkdirAll(filepath.Join(c.rootfs, d), 0o1777)
-		os.Chmod(filepath.Join(c.rootfs, d), 0o1777)
+		if err := os.MkdirAll(filepath.Join(c.rootfs, d), 0o1777); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(filepath.Join(c.rootfs, d), 0o1777); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return c
 }
@@ -77,7 +82,8 @@ func (c *ciContainer) run(podmanArgs []string, script string) result {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
 		code = ee.ExitCode()
 	} else if err != nil {
 		c.t.Fatalf("podman %v: %v", args, err)

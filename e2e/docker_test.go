@@ -29,7 +29,7 @@ func startFakeDocker(t *testing.T) (host string, d *fakeDocker) {
 	}
 	d = &fakeDocker{loaded: map[string]string{}}
 	srv := &http.Server{Handler: http.HandlerFunc(d.serve)}
-	go srv.Serve(l)
+	go func() { _ = srv.Serve(l) }() // ends with http.ErrServerClosed at cleanup
 	t.Cleanup(func() { srv.Close() })
 	return "unix://" + sock, d
 }
@@ -37,7 +37,7 @@ func startFakeDocker(t *testing.T) (host string, d *fakeDocker) {
 func (d *fakeDocker) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/_ping":
-		io.WriteString(w, "OK")
+		_, _ = io.WriteString(w, "OK") // a client gone is the client's failure
 	case r.Method == http.MethodPost && r.URL.Path == "/images/load":
 		tr := tar.NewReader(r.Body)
 		for {
@@ -64,7 +64,7 @@ func (d *fakeDocker) serve(w http.ResponseWriter, r *http.Request) {
 			}
 			d.mu.Unlock()
 		}
-		io.WriteString(w, `{"stream":"Loaded image\n"}`)
+		_, _ = io.WriteString(w, `{"stream":"Loaded image\n"}`) // a client gone is the client's failure
 	default:
 		http.NotFound(w, r)
 	}

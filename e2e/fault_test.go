@@ -135,16 +135,16 @@ func (p *tcpFaultProxy) serve(client *net.TCPConn, server net.Conn) {
 	defer client.Close()
 	defer server.Close()
 	time.Sleep(p.delay)
-	go io.Copy(client, server)
+	go func() { _, _ = io.Copy(client, server) }() // the proxy breaks connections on purpose
 	if _, err := io.CopyN(server, client, p.resetAfter); err != nil {
 		return // a small exchange, left alone
 	}
 	if p.big.Add(1)%p.every == 1 {
 		p.resets.Add(1)
-		client.SetLinger(0) // Close sends RST
+		_ = client.SetLinger(0) // Close sends RST
 		return
 	}
-	io.Copy(server, client)
+	_, _ = io.Copy(server, client) // the proxy breaks connections on purpose
 }
 
 func TestPushThroughFlakyConnections(t *testing.T) {
@@ -320,7 +320,7 @@ func TestPushCorruptedUploadNeverSucceedsSilently(t *testing.T) {
 			if r.Method != http.MethodPut || dgst == "" || !lied.CompareAndSwap(nil, dgst) {
 				return false
 			}
-			io.Copy(io.Discard, r.Body)
+			_, _ = io.Copy(io.Discard, r.Body) // drained only; the lie is the answer
 			w.Header().Set("Docker-Content-Digest", dgst)
 			w.Header().Set("Location", "/v2/"+strings.SplitN(strings.TrimPrefix(r.URL.Path, "/v2/"), "/blobs/", 2)[0]+"/blobs/"+dgst)
 			w.WriteHeader(http.StatusCreated)
@@ -365,7 +365,7 @@ func interruptedThenRerun(t *testing.T, kill bool) {
 			stallOnce.Do(func() { close(stalled) })
 			if !kill { // drop the connection: RST, no answer
 				if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
-					conn.(*net.TCPConn).SetLinger(0)
+					_ = conn.(*net.TCPConn).SetLinger(0) // Close sends RST
 					conn.Close()
 				}
 				return true
@@ -402,8 +402,8 @@ func interruptedThenRerun(t *testing.T, kill bool) {
 		case <-ctx.Done():
 			t.Fatal("the first push never reached its second blob")
 		}
-		cmd.Process.Kill()
-		cmd.Wait()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait() // killed: its status says nothing
 	} else {
 		r := e.pushVia(t, proxy.host, 2*time.Minute)
 		if r.code == 0 {
@@ -477,7 +477,7 @@ func TestSecondInterruptEndsAtOnce(t *testing.T) {
 	go func() { exited <- cmd.Wait() }()
 	var err error
 	for done := false; !done; {
-		cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Process.Signal(os.Interrupt) // it may have exited already; exited says
 		select {
 		case err = <-exited:
 			done = true
@@ -540,10 +540,10 @@ func (p *lossyProxy) serve(w http.ResponseWriter, r *http.Request) {
 	case roll < p.dropPct:
 		p.drops.Add(1)
 		if r.Body != nil {
-			io.CopyN(io.Discard, r.Body, partial)
+			_, _ = io.CopyN(io.Discard, r.Body, partial) // read part, then drop
 		}
 		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
-			conn.(*net.TCPConn).SetLinger(0) // RST
+			_ = conn.(*net.TCPConn).SetLinger(0) // RST
 			conn.Close()
 		}
 	case roll < p.dropPct+p.errPct:

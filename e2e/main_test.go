@@ -3,6 +3,7 @@ package e2e
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -55,7 +56,7 @@ func run(m *testing.M) (int, error) {
 	lkpkgBin = filepath.Join(dir, "lkpkg")
 	build := exec.Command("go", "build", "-mod=vendor", "-tags", "containers_image_openpgp seccomp exclude_graphdriver_btrfs", "-o", lkpkgBin, "../cmd/lkpkg")
 	if out, err := build.CombinedOutput(); err != nil {
-		return 0, fmt.Errorf("building lkpkg: %v\n%s", err, out)
+		return 0, fmt.Errorf("building lkpkg: %w\n%s", err, out)
 	}
 	return m.Run(), nil
 }
@@ -84,7 +85,8 @@ func lkpkgWrapped(t testing.TB, wrap []string, dir string, env []string, args ..
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
 		code = ee.ExitCode()
 	} else if err != nil {
 		t.Fatalf("running lkpkg %v: %v", args, err)

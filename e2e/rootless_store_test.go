@@ -19,7 +19,9 @@ func TestRootlessStore(t *testing.T) {
 	u.do("mkdir", "-p", filepath.Join(u.home, ".config", "containers"))
 	storageConf := filepath.Join(u.home, ".config", "containers", "storage.conf")
 	writeFile(t, storageConf, "[storage]\ndriver = \"overlay\"\n")
-	os.Chown(storageConf, u.uid, u.gid)
+	if err := os.Chown(storageConf, u.uid, u.gid); err != nil {
+		t.Fatal(err)
+	}
 	u.mustLkpkg("pkg", "build", "--store", "pkg/st")
 	tag := strings.TrimSpace(u.mustLkpkg("pkg", "show-tag", "pkg/st").stdout)
 	if _, err := os.Stat(filepath.Join(u.home, ".local", "share", "containers", "storage")); err != nil {
@@ -27,7 +29,9 @@ func TestRootlessStore(t *testing.T) {
 	}
 	conf := filepath.Join(u.home, "containers.conf")
 	writeFile(t, conf, "[containers]\ndefault_ulimits = []\n[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"none\"\n")
-	os.Chown(conf, u.uid, u.gid)
+	if err := os.Chown(conf, u.uid, u.gid); err != nil {
+		t.Fatal(err)
+	}
 	podman := func(args ...string) string {
 		t.Helper()
 		cmd := u.command("podman", args...)

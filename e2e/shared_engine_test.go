@@ -60,7 +60,7 @@ func TestSharedEngineSocketOwnerOnly(t *testing.T) {
 	e.state = t.TempDir()
 	e.pkg("pkg/slow", "image: slow\narches: [amd64]\n", "FROM busybox:fixture\nRUN echo started && sleep 2\n")
 	cmd, _ := e.startBuildUntil("started", "pkg/slow")
-	defer cmd.Wait()
+	defer func() { _ = cmd.Wait() }() // the build's outcome is not what this test checks
 	info, err := os.Stat(filepath.Join(e.state, "engine.sock"))
 	if err != nil {
 		t.Fatalf("no engine socket while building: %v", err)
@@ -113,6 +113,8 @@ func dirSize(t *testing.T, dir string) int64 {
 		t.Fatal(err)
 	}
 	var n int64
-	fmt.Sscan(string(out), &n)
+	if _, err := fmt.Sscan(string(out), &n); err != nil {
+		t.Fatalf("du -sb %s: %v: %q", dir, err, out)
+	}
 	return n
 }

@@ -162,7 +162,7 @@ func TestShowTagTopLevelAndOutsideGit(t *testing.T) {
 
 func TestShowTagBadInput(t *testing.T) {
 	r := packageTree(t)
-	r.Write("bad/unknown/build.yml", "image: x\nnetwrok: true\n")
+	r.Write("bad/unknown/build.yml", "image: x\nnetwrok: true\n") //nolint:misspell // a deliberate typo: the input under test
 	r.Write("bad/types/build.yml", "image: x\narches: amd64\n")
 	r.Write("bad/noimage/build.yml", "org: x\n")
 	r.Write("bad/empty/build.yml", "")
@@ -176,7 +176,7 @@ func TestShowTagBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown key", []string{"bad/unknown"}, "bad/unknown/build.yml:2: netwrok: unknown key"},
+		{"unknown key", []string{"bad/unknown"}, "bad/unknown/build.yml:2: netwrok: unknown key"}, //nolint:misspell // a deliberate typo: the input under test
 		{"wrong type", []string{"bad/types"}, "bad/types/build.yml:2: arches: expected a list"},
 		{"missing image", []string{"bad/noimage"}, "bad/noimage/build.yml: image: is required"},
 		{"empty file", []string{"bad/empty"}, "bad/empty/build.yml: file is empty"},

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -42,7 +43,7 @@ func newPodmanStore(t *testing.T) *podmanStore {
 		t.Fatal(err)
 	}
 	// skopeo 1.9 and podman 4.3 leave the overlay driver's private bind mount of <root>/overlay behind.
-	t.Cleanup(func() { unix.Unmount(filepath.Join(s.root, "overlay"), unix.MNT_DETACH) })
+	t.Cleanup(func() { _ = unix.Unmount(filepath.Join(s.root, "overlay"), unix.MNT_DETACH) }) // often not mounted
 	return s
 }
 
@@ -76,7 +77,8 @@ func skopeoRaw(t *testing.T, args ...string) []byte {
 	out, err := exec.Command("skopeo", append([]string{"inspect", "--raw"}, args...)...).Output()
 	if err != nil {
 		msg := ""
-		if ee, ok := err.(*exec.ExitError); ok {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
 			msg = string(ee.Stderr)
 		}
 		t.Fatalf("skopeo inspect --raw %v: %v %s", args, err, msg)

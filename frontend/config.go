@@ -159,7 +159,7 @@ func (s *Spec) ConfigLabelValue() (string, error) {
 	b, err := json.Marshal(s.Config)
 	if err != nil {
 		// checkConfig refuses every value known not to encode; this names the section should another slip by.
-		return "", fmt.Errorf("cannot be encoded as the %s label (%v): check the types of its values", ConfigLabel, err)
+		return "", fmt.Errorf("cannot be encoded as the %s label (%w): check the types of its values", ConfigLabel, err)
 	}
 	return string(b), nil
 }

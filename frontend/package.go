@@ -301,11 +301,11 @@ func (l *Loader) renderTag(p *Package) error {
 	}
 	tmpl, err := template.New("tag").Option("missingkey=error").Parse(tmplText)
 	if err != nil {
-		return fmt.Errorf("%s: bad tag template %q: %v (the only field is {{.Hash}})", source, tmplText, err)
+		return fmt.Errorf("%s: bad tag template %q: %w (the only field is {{.Hash}})", source, tmplText, err)
 	}
 	var b strings.Builder
 	if err := tmpl.Execute(&b, struct{ Hash string }{p.Hash}); err != nil {
-		return fmt.Errorf("%s: bad tag template %q: %v (the only field is {{.Hash}})", source, tmplText, err)
+		return fmt.Errorf("%s: bad tag template %q: %w (the only field is {{.Hash}})", source, tmplText, err)
 	}
 	p.TagName = b.String()
 	if p.TagName == "" {

@@ -62,7 +62,7 @@ func TestParseErrors(t *testing.T) {
 		{"syntax error", "image: a\narches: [amd64\n", []string{"build.yml:", "YAML syntax error"}},
 		{"tab indentation", "image: a\n\tnetwork: true\n", []string{"build.yml:2", "YAML syntax error"}},
 		{"top-level list", "- image: a\n", []string{"build.yml:1", "expected a mapping"}},
-		{"unknown key", "image: a\nnetwrok: true\n", []string{"build.yml:2: netwrok: unknown key"}},
+		{"unknown key", "image: a\nnetwrok: true\n", []string{"build.yml:2: netwrok: unknown key"}}, //nolint:misspell // a deliberate typo: the input under test
 		{"unknown nested key", "image: a\nconfig:\n  pids: host\n", []string{"build.yml:3: config.pids: unknown key"}},
 		{"unknown depends key", "image: a\ndepends:\n  docker-images:\n    targets: x\n", []string{"build.yml:4: depends.docker-images.targets: unknown key"}},
 		{"arches scalar", "image: a\narches: amd64\n", []string{"build.yml:2: arches: expected a list", `"amd64"`}},
@@ -92,7 +92,7 @@ func TestParseErrors(t *testing.T) {
 
 func TestUnknownKeySuggestions(t *testing.T) {
 	for _, tc := range []struct{ in, suggest, lists string }{
-		{"image: a\nnetwrok: true\n", `did you mean "network"?`, "disable-content-trust, dockerfile"},
+		{"image: a\nnetwrok: true\n", `did you mean "network"?`, "disable-content-trust, dockerfile"}, //nolint:misspell // a deliberate typo: the input under test
 		{"image: a\nconfig:\n  pids: host\n", `did you mean "pid"?`, "noNewPrivileges, oomScoreAdj"},
 		{"image: a\ndepends:\n  docker-images:\n    targets: x\n", `did you mean "target"?`, "from-file, list, target, target-dir."},
 		{"image: a\nconfig:\n  devices:\n    - path: /x\n      majr: 1\n", `did you mean "major"?`, "major, minor, mode, path, type."},

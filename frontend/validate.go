@@ -224,10 +224,10 @@ func CheckPinnedImage(img string) error {
 		return fmt.Errorf("image %q lacks a digest: pin it as name@sha256:<hex>", img)
 	}
 	if err := digest.Digest(img[at+1:]).Validate(); err != nil {
-		return fmt.Errorf("unable to validate digest in %q: %v", img, err)
+		return fmt.Errorf("unable to validate digest in %q: %w", img, err)
 	}
 	if _, err := reference.ParseNormalizedNamed(img); err != nil {
-		return fmt.Errorf("image %q is not a valid reference: %v", img, err)
+		return fmt.Errorf("image %q is not a valid reference: %w", img, err)
 	}
 	return nil
 }

@@ -155,7 +155,7 @@ func (p *plan) writeMaps(pid int) error {
 		args := append([]string{strconv.Itoa(pid)}, m.args...)
 		out, err := exec.Command(m.helper, args...).CombinedOutput()
 		if err != nil {
-			return fmt.Errorf("%s %s: %v: %s (is %s setuid root, and are the ranges in %s free for this user?)%s",
+			return fmt.Errorf("%s %s: %w: %s (is %s setuid root, and are the ranges in %s free for this user?)%s",
 				filepath.Base(m.helper), strings.Join(args, " "), err, strings.TrimSpace(string(out)),
 				m.helper, m.file, system.apparmorHint())
 		}

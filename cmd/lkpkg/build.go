@@ -40,7 +40,7 @@ func pkgBuild(c *cli.Context) error {
 		// The first signal stops the build cleanly; from then on signals act as usual, so a second one ends lkpkg
 		// at once (the cache stays valid; containers die with lkpkg) rather than after a registry's backoff.
 		<-ctx.Done()
-		if c.Context.Err() == nil {
+		if c.Err() == nil {
 			stop()
 		}
 	}()
@@ -51,7 +51,7 @@ func pkgBuild(c *cli.Context) error {
 	defer b.Close()
 	defer req.Outputs.Close()
 	err = b.Run(ctx, *req)
-	if err != nil && ctx.Err() != nil && c.Context.Err() == nil {
+	if err != nil && ctx.Err() != nil && c.Err() == nil {
 		// Interrupted (SIGINT/SIGTERM): the engine has stopped the build's containers; exit as shells expect.
 		return cli.Exit(fmt.Sprintf("interrupted: %v", err), 130)
 	}

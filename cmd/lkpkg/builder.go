@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -65,7 +66,7 @@ func cacheTargets(ctx context.Context, c *cli.Context) ([]cacheTarget, error) {
 	var targets []cacheTarget
 	closeAll := func() {
 		for _, t := range targets {
-			t.close()
+			_ = t.close() // the dial error is what the user needs; these targets did no work yet
 		}
 	}
 	if !c.Bool("remote-only") {
@@ -142,7 +143,7 @@ func builderPrune(c *cli.Context) error {
 }
 
 // withCacheTargets runs fn on every cache target, rootless builds in their user namespace as `pkg build` does.
-func withCacheTargets(c *cli.Context, fn func(context.Context, cacheTarget) error) error {
+func withCacheTargets(c *cli.Context, fn func(context.Context, cacheTarget) error) (err error) {
 	if rootless.Needed() && !c.Bool("remote-only") {
 		return buildRootless(c)
 	}
@@ -153,8 +154,9 @@ func withCacheTargets(c *cli.Context, fn func(context.Context, cacheTarget) erro
 		return err
 	}
 	defer func() {
+		// Closing the engine flushes its state; a failure there is reported with fn's.
 		for _, t := range targets {
-			t.close()
+			err = errors.Join(err, t.close())
 		}
 	}()
 	for _, t := range targets {

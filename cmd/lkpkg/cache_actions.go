@@ -174,7 +174,7 @@ func cacheImport(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return errors.New("cache import: give one tar file, or - for stdin")
 	}
-	var r io.Reader = c.App.Reader
+	r := c.App.Reader
 	if arg := c.Args().First(); arg != "-" {
 		f, err := os.Open(arg)
 		if err != nil {

@@ -133,7 +133,7 @@ func (c *catFile) fail(cause error) error {
 	if werr == nil {
 		werr = cause
 	}
-	return fmt.Errorf("git cat-file in %s stopped unexpectedly (%v): %w", c.dir, cause, wrapGitErr(catFileArgs, c.stderr.String(), werr))
+	return fmt.Errorf("git cat-file in %s stopped unexpectedly (%w): %w", c.dir, cause, wrapGitErr(catFileArgs, c.stderr.String(), werr))
 }
 
 func (c *catFile) close() error {

@@ -137,7 +137,7 @@ func (rs *Repos) Open(dir string) (*Repo, error) {
 	out, err := rs.run(start, "rev-parse", "--is-inside-work-tree", "--show-toplevel", "--show-object-format")
 	if err != nil {
 		if gitEnvOverrides() && exitCode(err) > 0 {
-			return nil, fmt.Errorf("%s: %w (%v)", dir, ErrNotInGit, err)
+			return nil, fmt.Errorf("%s: %w (%w)", dir, ErrNotInGit, err)
 		}
 		return nil, fmt.Errorf("%s: cannot use the git repository here (fix it, or move the package out of it): %w", dir, err)
 	}
