@@ -240,7 +240,8 @@ func (e *Engine) serve(ctx context.Context) error {
 	)
 	e.controller.Register(e.server)
 	listener := bufconn.Listen(4 << 20)
-	go e.server.Serve(listener)
+	// Serve returns when Close stops the server; a failure to serve shows up in the client calls.
+	go func() { _ = e.server.Serve(listener) }()
 	dial := func(ctx context.Context, _ string) (net.Conn, error) { return listener.DialContext(ctx) }
 	c, err := client.New(ctx, "", client.WithContextDialer(dial))
 	if err != nil {

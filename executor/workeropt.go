@@ -61,7 +61,7 @@ func newWorkerOpt(ctx context.Context, spec workerSpec) (_ base.WorkerOpt, rerr 
 	defer func() {
 		if rerr != nil {
 			for i := len(closers) - 1; i >= 0; i-- {
-				closers[i]()
+				_ = closers[i]() // rerr is the error to report
 			}
 		}
 	}()
