@@ -68,7 +68,7 @@ func TestContainerExecAndTerminal(t *testing.T) {
 		if err != nil {
 			return nil, err
 		}
-		defer ctr.Release(context.WithoutCancel(ctx))
+		defer func() { _ = ctr.Release(context.WithoutCancel(ctx)) }() // clean-up; the execs are what is tested
 		checkExecs(ctx, t, ctr)
 		return gwclient.NewResult(), nil
 	}, nil)

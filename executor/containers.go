@@ -219,7 +219,7 @@ func (x *containerExecutor) mountRoot(ctx context.Context, id string, root bkexe
 	}
 	undo := func() {
 		if release != nil {
-			release()
+			_ = release() // clean-up: the step's own result or error is what the caller reports
 		}
 	}
 	bundle := filepath.Join(x.root, id)
@@ -234,7 +234,7 @@ func (x *containerExecutor) mountRoot(ctx context.Context, id string, root bkexe
 		return "", nil, fmt.Errorf("mount the step's root file system: %w", err)
 	}
 	return rootFS, func() {
-		mount.Unmount(rootFS, 0)
+		_ = mount.Unmount(rootFS, 0) // clean-up after the step; its result is already decided
 		undo()
 		os.RemoveAll(bundle)
 	}, nil

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	gofs "io/fs"
@@ -73,11 +74,6 @@ func (mt mountPoint) overlay() bool { return mt.dst == "" }
 type mountFS struct {
 	base   fsutil.FS
 	mounts []mountPoint
-}
-
-type walkEntry struct {
-	path string
-	stat *types.Stat
 }
 
 func (m *mountFS) Walk(ctx context.Context, target string, fn gofs.WalkDirFunc) error {
@@ -190,7 +186,7 @@ func emitSorted(entries map[string]*types.Stat, target string, fn gofs.WalkDirFu
 		}
 		st := entries[p]
 		err := fn(filepath.FromSlash(p), &fsutil.DirEntryInfo{Stat: st}, nil)
-		if err == filepath.SkipDir {
+		if errors.Is(err, filepath.SkipDir) {
 			skip = p
 			continue
 		}

@@ -35,13 +35,17 @@ func TestDiscardTornState(t *testing.T) {
 			fakeBoot(t, "boot-b")
 			state := t.TempDir()
 			for _, f := range []string{lockFileName, "cache.db", "runc-overlayfs/containerdmeta.db"} {
-				os.MkdirAll(filepath.Dir(filepath.Join(state, f)), 0o700)
+				if err := os.MkdirAll(filepath.Dir(filepath.Join(state, f)), 0o700); err != nil {
+					t.Fatal(err)
+				}
 				if err := os.WriteFile(filepath.Join(state, f), []byte("x"), 0o600); err != nil {
 					t.Fatal(err)
 				}
 			}
 			if tc.marker != "" {
-				os.WriteFile(filepath.Join(state, unsyncedMarker), []byte(tc.marker+"\n"), 0o600)
+				if err := os.WriteFile(filepath.Join(state, unsyncedMarker), []byte(tc.marker+"\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
 			}
 			var msg bytes.Buffer
 			if err := discardTornState(state, &msg); err != nil {
@@ -98,9 +102,13 @@ func TestEngineMarksStateUnsyncedWhileOpen(t *testing.T) {
 	}
 
 	// As if the machine went down mid-build: a marker from another boot and a file only that build wrote.
-	os.WriteFile(filepath.Join(state, unsyncedMarker), []byte("another-boot\n"), 0o600)
+	if err := os.WriteFile(filepath.Join(state, unsyncedMarker), []byte("another-boot\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	leftover := filepath.Join(state, "runc-overlayfs", "left-by-torn-build")
-	os.WriteFile(leftover, []byte("x"), 0o600)
+	if err := os.WriteFile(leftover, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	e = open(&msg)
 	defer e.Close()
 	if _, err := os.Stat(leftover); !os.IsNotExist(err) {

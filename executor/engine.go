@@ -16,7 +16,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/moby/buildkit/util/archutil"
 	"io"
 	"net"
 	"os"
@@ -25,6 +24,7 @@ import (
 	"github.com/containerd/containerd/v2/defaults"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/control"
+	"github.com/moby/buildkit/util/archutil"
 	"github.com/moby/buildkit/util/grpcerrors"
 	resolverconfig "github.com/moby/buildkit/util/resolver/config"
 	"google.golang.org/grpc"
@@ -240,7 +240,8 @@ func (e *Engine) serve(ctx context.Context) error {
 	)
 	e.controller.Register(e.server)
 	listener := bufconn.Listen(4 << 20)
-	go e.server.Serve(listener)
+	// Serve returns when Close stops the server; a failure to serve shows up in the client calls.
+	go func() { _ = e.server.Serve(listener) }()
 	dial := func(ctx context.Context, _ string) (net.Conn, error) { return listener.DialContext(ctx) }
 	c, err := client.New(ctx, "", client.WithContextDialer(dial))
 	if err != nil {

@@ -183,12 +183,14 @@ func checkLayoutTidy(t *testing.T, dir string) {
 	if _, err := os.Stat(filepath.Join(dir, "ingest")); !os.IsNotExist(err) {
 		t.Errorf("exported layout still has ingest/: %v", err)
 	}
-	filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+	if err := filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
 		if err == nil && info.Mode().Perm()&0o022 != 0 {
 			t.Errorf("%s has mode %v", path, info.Mode())
 		}
 		return err
-	})
+	}); err != nil {
+		t.Errorf("walk exported layout: %v", err)
+	}
 }
 
 type layoutImage struct {

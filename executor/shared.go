@@ -62,7 +62,8 @@ func (e *Engine) serveShared(stateDir string) error {
 		grpc.MaxSendMsgSize(defaults.DefaultMaxSendMsgSize),
 	)
 	e.controller.Register(e.shared.server)
-	go e.shared.server.Serve(l)
+	// Serve returns when the server is stopped; a failure to serve shows up in the clients' calls.
+	go func() { _ = e.shared.server.Serve(l) }()
 	return nil
 }
 

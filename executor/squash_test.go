@@ -31,13 +31,17 @@ func TestRootOwnedApplier(t *testing.T) {
 			t.Fatal(err)
 		}
 		if h.Size > 0 {
-			tw.Write([]byte("hi\n"))
+			if _, err := tw.Write([]byte("hi\n")); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	tw.Close()
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
-	zw.Write(raw.Bytes())
+	if _, err := zw.Write(raw.Bytes()); err != nil {
+		t.Fatal(err)
+	}
 	zw.Close()
 
 	// The engine's tests point temporary mounts at their own (removed) state dirs: this one needs a live one.

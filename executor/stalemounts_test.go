@@ -53,7 +53,11 @@ func TestTempMountsUnderStateDir(t *testing.T) {
 	if err := useStateDirForTempMounts(state); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { mount.SetTempMountLocation(os.TempDir()) })
+	t.Cleanup(func() {
+		if err := mount.SetTempMountLocation(os.TempDir()); err != nil {
+			t.Error(err)
+		}
+	})
 	resolved, _ := filepath.EvalSymlinks(state)
 	err := mount.WithTempMount(context.Background(), []mount.Mount{{Type: "tmpfs", Source: "tmpfs"}}, func(root string) error {
 		if !strings.HasPrefix(root, filepath.Join(resolved, tempMountsDir)+"/") {

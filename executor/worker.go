@@ -70,7 +70,7 @@ func newWorkerSet(ctx context.Context, opts Options, gate *networkGate, sb sandb
 		rootless: userns.RunningInUserNS(), sandbox: sb, runtime: runtimePath, networks: networks, noSync: ws.relaxed != nil,
 		watchdog: ws.watchdog})
 	if err != nil {
-		ws.closeSnapshotter()
+		_ = ws.closeSnapshotter() // the set-up error is the one to report
 		return nil, fmt.Errorf("set up BuildKit worker in %s: %w", stateDir, err)
 	}
 	opt.RegistryHosts = resolver.NewRegistryConfig(opts.Registries)
@@ -81,7 +81,7 @@ func newWorkerSet(ctx context.Context, opts Options, gate *networkGate, sb sandb
 	if ws.worker, err = base.NewWorker(ctx, opt); err != nil {
 		opt.MetadataStore.Close()
 		opt.ContentMetadata.Close()
-		ws.closeSnapshotter()
+		_ = ws.closeSnapshotter() // the set-up error is the one to report
 		return nil, fmt.Errorf("start BuildKit worker: %w", err)
 	}
 	return ws, ws.controller.Add(ws.worker)

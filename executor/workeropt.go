@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/containerd/containerd/v2/core/diff"
 	"github.com/containerd/containerd/v2/core/diff/apply"
 	ctdmetadata "github.com/containerd/containerd/v2/core/metadata"
 	ctdsnapshot "github.com/containerd/containerd/v2/core/snapshots"
@@ -62,7 +61,7 @@ func newWorkerOpt(ctx context.Context, spec workerSpec) (_ base.WorkerOpt, rerr 
 	defer func() {
 		if rerr != nil {
 			for i := len(closers) - 1; i >= 0; i-- {
-				closers[i]()
+				_ = closers[i]() // rerr is the error to report
 			}
 		}
 	}()
@@ -119,7 +118,7 @@ func newWorkerOpt(ctx context.Context, spec workerSpec) (_ base.WorkerOpt, rerr 
 		return opt, err
 	}
 	store := containerdsnapshot.NewContentStore(mdb.ContentStore(), "buildkit")
-	var applier diff.Applier = apply.NewFileSystemApplier(store)
+	applier := apply.NewFileSystemApplier(store)
 	if spec.sandbox.singleID {
 		applier = rootOwnedApplier{store: store}
 	}

@@ -137,7 +137,7 @@ func readAuthFile(path string, into map[string]types.AuthConfig, required bool) 
 	}
 	var af authFile
 	if err := json.Unmarshal(data, &af); err != nil {
-		return fmt.Errorf("auth file %s is not valid JSON: %v", path, err)
+		return fmt.Errorf("auth file %s is not valid JSON: %w", path, err)
 	}
 	for host, entry := range af.Auths {
 		decoded, err := base64.StdEncoding.DecodeString(entry.Auth)

@@ -66,7 +66,7 @@ func (p *Remote) platformsAt(ctx context.Context, ref, shown string, timeout tim
 		case ctx.Err() != nil:
 			return nil, fmt.Errorf("%s: %w: no answer within %s", registryOf(ref), ErrUnreachable, timeout)
 		}
-		return nil, fmt.Errorf("%s: %w: %v", registryOf(ref), ErrUnreachable, err)
+		return nil, fmt.Errorf("%s: %w: %w", registryOf(ref), ErrUnreachable, err)
 	}
 	if desc.MediaType.IsIndex() {
 		idx, err := v1IndexManifest(desc.Manifest)

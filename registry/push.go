@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"golang.org/x/sync/errgroup"
 	"io"
 	"net/http"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.podman.io/image/v5/docker/reference"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/lkpkg/lkpkg/snapshot"
 )
@@ -428,11 +428,4 @@ func isIndexMediaType(mt string) bool {
 
 func isManifestMediaType(mt string) bool {
 	return mt == ocispec.MediaTypeImageManifest || mt == snapshot.MediaTypeDockerManifest
-}
-
-func indexMediaType(mt string) types.MediaType {
-	if mt == "" {
-		return types.OCIImageIndex
-	}
-	return types.MediaType(mt)
 }

@@ -147,15 +147,21 @@ func layoutTar(t *testing.T, src *Cache, d ocispec.Descriptor) []byte {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	add := func(name string, b []byte) {
-		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg})
-		tw.Write(b)
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(b); err != nil {
+			t.Fatal(err)
+		}
 	}
 	idx, _ := json.Marshal(newIndex([]ocispec.Descriptor{d}))
 	add("oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`))
 	add("index.json", idx)
 	var m ocispec.Manifest
 	raw, _ := src.ReadBlob(d.Digest)
-	json.Unmarshal(raw, &m)
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
 	for _, b := range append([]ocispec.Descriptor{d, m.Config}, m.Layers...) {
 		content, err := src.ReadBlob(b.Digest)
 		if err != nil {
@@ -249,7 +255,9 @@ func TestBadInputs(t *testing.T) {
 	t.Run("corrupt index.json", func(t *testing.T) {
 		c := newCache(t)
 		path := filepath.Join(c.Dir(), indexFile)
-		os.WriteFile(path, []byte(`{"manifests": [`), 0o644)
+		if err := os.WriteFile(path, []byte(`{"manifests": [`), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		for _, op := range []func() error{
 			func() error { _, err := c.List(); return err },
 			func() error { _, err := c.FindRoot("x"); return err },
@@ -368,8 +376,12 @@ func rewriteTar(t *testing.T, in []byte, fn func(*tar.Header, []byte) []byte) []
 			b = nb
 			h.Size = int64(len(b))
 		}
-		tw.WriteHeader(h)
-		tw.Write(b)
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(b); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tw.Close()
 	return out.Bytes()

@@ -40,12 +40,12 @@ func TestCrashSafety(t *testing.T) {
 		select {
 		case ok := <-ready:
 			if !ok {
-				cmd.Process.Kill()
-				cmd.Wait()
+				_ = cmd.Process.Kill() // clean-up before failing; the child already failed
+				_ = cmd.Wait()
 				t.Fatal("writer child failed before it was ready")
 			}
 		case <-time.After(60 * time.Second):
-			cmd.Process.Kill()
+			_ = cmd.Process.Kill() // clean-up before failing
 			t.Fatal("writer child never got ready")
 		}
 		time.Sleep(time.Duration(rand.IntN(300)) * time.Millisecond)

@@ -77,7 +77,9 @@ func TestExportDocker(t *testing.T) {
 				t.Fatalf("skopeo inspect --config docker-archive: %v", err)
 			}
 			var cfg ocispec.Image
-			json.Unmarshal(out, &cfg)
+			if err := json.Unmarshal(out, &cfg); err != nil {
+				t.Fatal(err)
+			}
 			if cfg.Architecture != "amd64" || cfg.Config.Env[0] != "PATH=/bin" {
 				t.Fatalf("config %s", out)
 			}
@@ -86,7 +88,9 @@ func TestExportDocker(t *testing.T) {
 				t.Fatal(err)
 			}
 			var raw ocispec.Manifest
-			json.Unmarshal(out, &raw)
+			if err := json.Unmarshal(out, &raw); err != nil {
+				t.Fatal(err)
+			}
 			if raw.Config.Digest != amd.Config.Digest {
 				t.Fatalf("config digest %s, want %s", raw.Config.Digest, amd.Config.Digest)
 			}
@@ -154,11 +158,17 @@ func TestExportFilesystemWhiteouts(t *testing.T) {
 				tw := tar.NewWriter(&buf)
 				for _, e := range entries {
 					if strings.HasSuffix(e.name, "/") {
-						tw.WriteHeader(&tar.Header{Name: e.name, Mode: 0o755, Typeflag: tar.TypeDir})
+						if err := tw.WriteHeader(&tar.Header{Name: e.name, Mode: 0o755, Typeflag: tar.TypeDir}); err != nil {
+							t.Fatal(err)
+						}
 						continue
 					}
-					tw.WriteHeader(&tar.Header{Name: e.name, Mode: 0o644, Size: int64(len(e.content)), Typeflag: tar.TypeReg})
-					tw.Write([]byte(e.content))
+					if err := tw.WriteHeader(&tar.Header{Name: e.name, Mode: 0o644, Size: int64(len(e.content)), Typeflag: tar.TypeReg}); err != nil {
+						t.Fatal(err)
+					}
+					if _, err := tw.Write([]byte(e.content)); err != nil {
+						t.Fatal(err)
+					}
 				}
 				tw.Close()
 				d, err := c.writeBlobBytes(buf.Bytes(), ocispec.MediaTypeImageLayer)
@@ -232,13 +242,17 @@ func TestExportReplacesFile(t *testing.T) {
 	c := newCache(t)
 	importFixture(t, c)
 	path := filepath.Join(t.TempDir(), "out.tar")
-	os.WriteFile(path, bytes.Repeat([]byte("x"), 10<<20), 0o644)
+	if err := os.WriteFile(path, bytes.Repeat([]byte("x"), 10<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	opts := ExportOptions{Platform: ocispec.Platform{OS: "linux", Architecture: "amd64"}, Format: FormatOCI}
 	if err := WriteFileAtomic(path, filePerm, func(w io.Writer) error { return c.Export(fixtureName, opts, w) }); err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	c.Export(fixtureName, opts, &buf)
+	if err := c.Export(fixtureName, opts, &buf); err != nil {
+		t.Fatal(err)
+	}
 	got, _ := os.ReadFile(path)
 	if !bytes.Equal(got, buf.Bytes()) {
 		t.Fatalf("file has %d bytes, export %d", len(got), buf.Len())
@@ -271,7 +285,9 @@ func extractFile(t *testing.T, tarPath, name string) string {
 		if h.Name == name {
 			out := filepath.Join(t.TempDir(), filepath.Base(name))
 			b, _ := io.ReadAll(tr)
-			os.WriteFile(out, b, 0o644)
+			if err := os.WriteFile(out, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
 			return out
 		}
 	}

@@ -151,8 +151,8 @@ func (c *Cache) Clean() error {
 		}
 		var errs []error
 		for _, e := range entries {
-			switch name := e.Name(); {
-			case name == lockFileName || name == indexFile || name == layoutFile:
+			switch name := e.Name(); name {
+			case lockFileName, indexFile, layoutFile:
 			default:
 				if err := os.RemoveAll(filepath.Join(c.dir, name)); err != nil {
 					errs = append(errs, err)

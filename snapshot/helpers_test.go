@@ -91,7 +91,7 @@ func runChild(mode, dir, arg string) error {
 			return err
 		}
 		fmt.Println("locked")
-		io.Copy(io.Discard, os.Stdin)
+		_, _ = io.Copy(io.Discard, os.Stdin) // the lock is held until stdin ends, however it ends
 		return nil
 	case "writer":
 		// Writes names docker.io/test/<arg>:<i> and merges one arch per process into a shared index.
@@ -203,14 +203,20 @@ func makeImage(c *Cache, arch, seed string, size int) (ocispec.Descriptor, error
 	tw := tar.NewWriter(&layer)
 	content := make([]byte, size)
 	r := rand.NewChaCha8([32]byte([]byte(fmt.Sprintf("%-32.32s", seed))))
-	r.Read(content)
-	tw.WriteHeader(&tar.Header{Name: "data/" + seed, Mode: 0o644, Size: int64(size), Typeflag: tar.TypeReg})
-	tw.Write(content)
+	_, _ = r.Read(content) // ChaCha8.Read always fills content and returns nil
+	if err := tw.WriteHeader(&tar.Header{Name: "data/" + seed, Mode: 0o644, Size: int64(size), Typeflag: tar.TypeReg}); err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	if _, err := tw.Write(content); err != nil {
+		return ocispec.Descriptor{}, err
+	}
 	tw.Close()
 	diffID := digest.FromBytes(layer.Bytes())
 	var gz bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
-	zw.Write(layer.Bytes())
+	if _, err := zw.Write(layer.Bytes()); err != nil {
+		return ocispec.Descriptor{}, err
+	}
 	zw.Close()
 	ld := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayerGzip, Digest: digest.FromBytes(gz.Bytes()), Size: int64(gz.Len())}
 	var lr io.Reader = &gz

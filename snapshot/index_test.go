@@ -148,7 +148,9 @@ func TestRemoveKeepsSharedBlobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ownManifest ocispec.Manifest
-	c.readJSONBlob(own.Digest, &ownManifest)
+	if err := c.readJSONBlob(own.Digest, &ownManifest); err != nil {
+		t.Fatal(err)
+	}
 
 	if err := c.Remove(fixtureName, "docker.io/test/own:1"); err != nil {
 		t.Fatal(err)

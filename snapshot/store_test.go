@@ -79,7 +79,11 @@ func TestCopyToStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.store.Unmount(img.TopLayer, true)
+	defer func() {
+		if _, err := s.store.Unmount(img.TopLayer, true); err != nil {
+			t.Error(err)
+		}
+	}()
 	if fi, err := os.Stat(filepath.Join(mnt, "data", "store")); err != nil || fi.Size() != 512 {
 		t.Errorf("file from the layer: %v, %v", fi, err)
 	}

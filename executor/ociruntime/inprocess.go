@@ -68,7 +68,8 @@ func Run(ctx context.Context, o RunOptions) (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("create container %s: %w", o.ID, err)
 	}
-	defer container.Destroy()
+	// The exit status is the result; a failed destroy leaves only the container's state directory behind.
+	defer func() { _ = container.Destroy() }()
 	if err := container.Run(process); err != nil {
 		return -1, fmt.Errorf("start container process: %w", err)
 	}

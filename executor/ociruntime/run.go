@@ -63,7 +63,8 @@ func runCommand(g globals, args []string) (int, error) {
 		return 1, fmt.Errorf("create container %s: %w", id, err)
 	}
 	if !*keep {
-		defer container.Destroy()
+		// The exit status is the result; a failed destroy leaves only the container's state directory behind.
+		defer func() { _ = container.Destroy() }()
 	}
 	process, err := newProcess(spec.Process, true)
 	if err != nil {

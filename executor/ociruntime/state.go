@@ -52,14 +52,14 @@ func stateCommand(g globals, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	pid := st.BaseState.InitProcessPid
+	pid := st.InitProcessPid
 	if status == libcontainer.Stopped {
 		pid = 0
 	}
 	bundle, annotations := utils.Annotations(st.Config.Labels)
 	return json.NewEncoder(out).Encode(containerState{
 		OCIVersion: specs.Version, ID: id, Pid: pid, Status: status.String(),
-		Bundle: bundle, Rootfs: st.BaseState.Config.Rootfs, Created: st.BaseState.Created,
+		Bundle: bundle, Rootfs: st.Config.Rootfs, Created: st.Created,
 		Annotations: annotations,
 	})
 }
