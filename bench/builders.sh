@@ -29,8 +29,6 @@ done
 root=$(cd "$(dirname "$0")/.." && pwd)
 lkpkg=${LKPKG:-$root/bin/lkpkg}
 [ -x "$lkpkg" ] || die "no lkpkg binary at $lkpkg: run 'make build' first, or set LKPKG"
-bk_version=${BUILDKIT_VERSION:-$(awk '$1 == "github.com/moby/buildkit" { print $2 }' "$root/go.mod")}
-bk_bin=${XDG_CACHE_HOME:-$HOME/.cache}/lkpkg-bench/buildkit-$bk_version/bin
 fixture=$root/examples/busybox-oci
 fixture_digest=$(tr -d ' \n\t' <"$fixture/index.json" | grep -o '"digest":"sha256:[0-9a-f]\{64\}"' | head -n1 |
 	grep -o 'sha256:[0-9a-f]*')
@@ -58,16 +56,9 @@ median() { sort -n "$1" | sed -n "$((($(wc -l <"$1") + 1) / 2))p"; }
 ms() { printf '%d.%03d s' $(($1 / 1000000)) $(($1 / 1000 % 1000)); }
 ratio() { local r=$((($1 * 100 + $2 / 2) / $2)); printf '%d.%02d' $((r / 100)) $((r % 100)); }
 
-if [ ! -x "$bk_bin/buildkitd" ] || [ ! -x "$bk_bin/buildctl" ]; then
-	echo "builders.sh: building buildkitd and buildctl $bk_version into $bk_bin (once)" >&2
-	dir=$(cd "$work" && GOFLAGS= go mod download -json "github.com/moby/buildkit@$bk_version" |
-		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-	cp -r "$dir" "$work/bk-src" && chmod -R u+w "$work/bk-src"
-	(cd "$work/bk-src" && GOFLAGS=-mod=mod go build -trimpath -ldflags "-X github.com/moby/buildkit/version.Version=$bk_version" \
-		-o "$bk_bin/" ./cmd/buildkitd ./cmd/buildctl) || die "building buildkitd failed"
-	rm -rf "$work/bk-src"
-fi
-command -v runc >/dev/null || [ -x /usr/sbin/runc ] || die "buildkitd's OCI worker needs runc"
+# shellcheck source=bench/buildkit.sh
+. "$root/bench/buildkit.sh"
+ensure_buildkit "$work" || die "no buildkitd"
 
 # The packages: examples/hello as h0…h3, each with its own greeting so that no two share a RUN result.
 repo=$work/repo

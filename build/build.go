@@ -278,7 +278,7 @@ func (b *Builder) precache(ctx context.Context, img string) error {
 	return nil
 }
 
-// buildPlatform solves one platform, streaming BuildKit's OCI export straight into the cache; names gets what
+// buildPlatform solves one platform, BuildKit's OCI exporter writing the result straight into the cache; names gets what
 // <FullTag>-<arch> is to name.
 func (b *Builder) buildPlatform(ctx context.Context, solver Solver, plan *frontend.BuildPlan, platform string, base map[string]string, names map[string]ocispec.Descriptor) ([]ocispec.Descriptor, error) {
 	name := plan.Package.FullTag() + "-" + frontend.PlatformArch(platform)
@@ -316,31 +316,29 @@ func (b *Builder) buildMultiPlatform(ctx context.Context, solver Solver, plan *f
 	return idx.Manifests, names, nil
 }
 
-// solve runs one solve for platform (one, or a comma-separated list) and imports the blobs of its OCI export into
-// the cache as it streams, naming nothing; it returns the export's roots (exportName is the name BuildKit gives
-// them).
+// solveOnce runs one solve for platform (one, or a comma-separated list); BuildKit's OCI exporter writes the blobs
+// the cache lacks straight into it, naming nothing. It returns the export's root (exportName is the name BuildKit
+// gives it).
 func (b *Builder) solveOnce(ctx context.Context, solver Solver, plan *frontend.BuildPlan, platform, exportName string, base map[string]string) ([]ocispec.Descriptor, error) {
-	pr, pw := io.Pipe()
-	imported := make(chan importResult, 1)
-	go func() {
-		descs, err := b.cache.ImportOCIBlobs(pr)
-		pr.CloseWithError(err) // unblock the exporter if the import failed
-		imported <- importResult{descs, err}
-	}()
-	req := b.solveRequest(plan, platform, exportName, base, pw)
+	req := b.solveRequest(plan, platform, exportName, base)
 	req.SBOMGenerator = b.sbomGenerator(ctx)
 	req.ProgressOutput = b.progressWriter(ctx)
-	_, solveErr := solver.Solve(ctx, req)
-	pw.CloseWithError(solveErr)
-	got := <-imported
-	if solveErr != nil {
-		return nil, fmt.Errorf("%sbuilding for %s: %w%s%s", dockerfileLine(b.opts.Log, plan, solveErr),
-			platform, solveErr, b.authHint(solveErr), b.scannerHint(solveErr))
+	res, err := solver.Solve(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("%sbuilding for %s: %w%s%s", dockerfileLine(b.opts.Log, plan, err),
+			platform, err, b.authHint(err), b.scannerHint(err))
 	}
-	if got.err != nil {
-		return nil, fmt.Errorf("storing the build for %s in the cache: %w", platform, got.err)
+	root := res.Descriptor
+	if root.Digest == "" {
+		return nil, fmt.Errorf("building for %s: BuildKit reported no exported image", platform)
 	}
-	return got.descs, nil
+	// The exporter wrote every blob the cache lacked, each checked against its digest as it was committed; the
+	// root is checked once more, since the cache is about to name it.
+	if !b.cache.HasIntactBlob(root.Digest) {
+		return nil, fmt.Errorf("storing the build for %s in the cache: its root %s is missing or corrupt", platform, root.Digest)
+	}
+	root.Annotations = nil
+	return []ocispec.Descriptor{root}, nil
 }
 
 // authHint says where credentials were looked for when a registry refused them.
@@ -371,12 +369,7 @@ func (b *Builder) scannerHint(err error) string {
 	return "\n(that is the --sbom-scanner image: BuildKit pulls it from its registry or a --mirror, never from the linuxkit cache)"
 }
 
-type importResult struct {
-	descs []ocispec.Descriptor
-	err   error
-}
-
-func (b *Builder) solveRequest(plan *frontend.BuildPlan, platform, name string, base map[string]string, out io.WriteCloser) executor.SolveRequest {
+func (b *Builder) solveRequest(plan *frontend.BuildPlan, platform, name string, base map[string]string) executor.SolveRequest {
 	network := executor.NetworkNone
 	if plan.Network {
 		network = executor.NetworkHost
@@ -394,7 +387,7 @@ func (b *Builder) solveRequest(plan *frontend.BuildPlan, platform, name string, 
 		NamedContexts:   base,
 		OCIStores:       map[string]string{CacheStoreName: b.cache.Dir()},
 		ExportName:      name,
-		Output:          out,
+		OutputStore:     b.cache.ContentStore(),
 		SourceDateEpoch: plan.SourceDateEpoch,
 		SBOMGenerator:   b.opts.SBOMScanner,
 		ProgressOutput:  b.opts.Progress,

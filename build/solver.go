@@ -10,7 +10,7 @@ import (
 	"github.com/lkpkg/lkpkg/frontend"
 )
 
-// Solver runs one solve and streams its OCI export back through the request's Output: the seam between a
+// Solver runs one solve and exports its result through the request's OutputStore: the seam between a
 // package's build and where it runs. The in-process engine (executor.Engine) and a BuildKit builder reached with
 // the stock client (executor.Remote) are the two; both take the same request, so policy and results are the same
 // wherever a platform is built.

@@ -20,6 +20,7 @@ import (
 	gatewayapi "github.com/moby/buildkit/frontend/gateway/pb"
 	"github.com/moby/buildkit/identity"
 	"github.com/moby/buildkit/solver/pb"
+	"github.com/moby/buildkit/util/bklog"
 	"github.com/moby/buildkit/util/network"
 	rootlessspecconv "github.com/moby/buildkit/util/rootless/specconv"
 	"github.com/moby/buildkit/util/stack"
@@ -93,12 +94,15 @@ func (x *containerExecutor) Run(ctx context.Context, id string, root bkexecutor.
 	}
 	defer signalStarted()
 	id = identity.NewID()
+	phases := newPhaseTimer()
+	defer func() { bklog.G(ctx).Debugf("RUN container %s: %s", id, phases) }()
 	meta := process.Meta
 	namespace, err := x.network(ctx, meta)
 	if err != nil {
 		return nil, err
 	}
 	defer namespace.Close()
+	phases.lap("network")
 	resolvConf, hostsFile, cleanHosts, err := x.dnsFiles(ctx, meta)
 	if err != nil {
 		return nil, err
@@ -110,8 +114,9 @@ func (x *containerExecutor) Run(ctx context.Context, id string, root bkexecutor.
 	if err != nil {
 		return nil, err
 	}
-	defer unmount()
+	defer func() { unmount(); phases.lap("unmount") }()
 	defer bkexecutor.MountStubsCleaner(context.WithoutCancel(ctx), rootFS, mounts, meta.RemoveMountStubsRecursive)()
+	phases.lap("dns+mount")
 
 	uid, gid, sgids, err := oci.GetUser(rootFS, meta.User)
 	if err != nil {
@@ -168,9 +173,11 @@ func (x *containerExecutor) Run(ctx context.Context, id string, root bkexecutor.
 		return nil, err
 	}
 	defer unwatch()
+	phases.lap("spec")
 	status, err := ociruntime.Run(ctx, ociruntime.RunOptions{Root: x.containers, ID: id, Spec: spec,
 		Stdin: readerOrNil(process.Stdin), Stdout: writerOrDiscard(process.Stdout), Stderr: writerOrDiscard(process.Stderr),
-		Started: signalStarted})
+		Started: func() { phases.lap("start"); signalStarted() }})
+	phases.lap("process")
 	if err != nil {
 		return nil, err
 	}

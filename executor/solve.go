@@ -62,10 +62,13 @@ type SolveRequest struct {
 	OCIStores map[string]string
 	// ExportName is the image name recorded by the OCI exporter.
 	ExportName string
-	// OutputDir receives the image as an OCI layout directory, or Output as
-	// an OCI layout tar stream (closed when written). Neither: build only.
-	OutputDir string
-	Output    io.WriteCloser
+	// OutputDir receives the image as an OCI layout directory, Output as an
+	// OCI layout tar stream (closed when written), or OutputStore as blobs
+	// (those it lacks), with no index written: the result's descriptor is
+	// SolveResult.Descriptor. None: build only.
+	OutputDir   string
+	Output      io.WriteCloser
+	OutputStore content.Store
 	// Attachables are extra session services for the build, such as
 	// registry credentials (authprovider) or secrets (secretsprovider).
 	Attachables []session.Attachable
@@ -276,9 +279,18 @@ func (req SolveRequest) exports() ([]client.ExportEntry, error) {
 	if !req.SourceDateEpoch.IsZero() {
 		attrs["rewrite-timestamp"] = "true"
 	}
+	outputs := 0
+	for _, set := range []bool{req.OutputDir != "", req.Output != nil, req.OutputStore != nil} {
+		if set {
+			outputs++
+		}
+	}
 	switch {
-	case req.OutputDir != "" && req.Output != nil:
-		return nil, errors.New("solve request sets both OutputDir and Output; choose one")
+	case outputs > 1:
+		return nil, errors.New("solve request sets more than one of OutputDir, Output and OutputStore; choose one")
+	case req.OutputStore != nil:
+		attrs["tar"] = "false"
+		return []client.ExportEntry{{Type: client.ExporterOCI, Attrs: attrs, OutputStore: req.OutputStore}}, nil
 	case req.OutputDir != "":
 		attrs["tar"] = "false"
 		return []client.ExportEntry{{Type: client.ExporterOCI, Attrs: attrs, OutputDir: req.OutputDir}}, nil

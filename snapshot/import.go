@@ -36,15 +36,6 @@ func (c *Cache) ImportOCI(r io.Reader) ([]ocispec.Descriptor, error) {
 	return c.addToIndex(idx)
 }
 
-// ImportOCIBlobs adds the blobs of an OCI image layout tar, checked as ImportOCI checks them, and returns the
-// descriptors of the tar's index.json without adding anything to the cache's: the caller names what it keeps (a
-// build names its images and their multi-arch index in one index.json update, so that they appear together or
-// not at all, and BuildKit's own index of a multi-platform export stays out of it).
-func (c *Cache) ImportOCIBlobs(r io.Reader) ([]ocispec.Descriptor, error) {
-	idx, err := c.importBlobs(r)
-	return idx.Manifests, err
-}
-
 // importBlobs stages every blob of the tar, checks the roots its index.json names, commits the blobs and returns
 // that index.json.
 func (c *Cache) importBlobs(r io.Reader) (ocispec.Index, error) {

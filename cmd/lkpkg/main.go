@@ -37,7 +37,12 @@ func main() {
 		return
 	}
 	app := newApp()
-	if err := app.Run(interspersed(app, os.Args)); err != nil {
+	stopProfiles, err := startProfiles()
+	if err == nil {
+		err = app.Run(interspersed(app, os.Args))
+	}
+	stopProfiles()
+	if err != nil {
 		if err.Error() != "" { // empty: already reported, e.g. by the rootless build
 			fmt.Fprintln(os.Stderr, "lkpkg:", err)
 		}
