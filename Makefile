@@ -111,6 +111,8 @@ bench: test-deps build
 	LKPKG=$(CURDIR)/$(BIN) bench/showtag.sh
 	LKPKG=$(CURDIR)/$(BIN) bench/showtag.sh --dirty
 	LKPKG=$(CURDIR)/$(BIN) bench/build.sh
+	LKPKG=$(CURDIR)/$(BIN) bench/tree.sh
+	LKPKG=$(CURDIR)/$(BIN) bench/phases.sh
 	LKPKG=$(CURDIR)/$(BIN) bench/rootless.sh
 	LKPKG=$(CURDIR)/$(BIN) bench/container.sh
 	LKPKG=$(CURDIR)/$(BIN) bench/builders.sh

@@ -93,10 +93,23 @@ func New(cache *snapshot.Cache, opts Options) *Builder {
 // Close stops the engine if it was started.
 func (b *Builder) Close() error {
 	errs := []error{b.closeRemotes()}
+	b.engineOnce.Do(func() {}) // waits for a start in progress (startEngineEarly); else none is started after
 	if b.engine != nil {
 		errs = append(errs, b.engine.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// startEngineEarly starts the in-process engine in the background when platforms it would build are missing
+// from the cache: its start (BuildKit's databases, the worker) is the longest step before the first solve, and
+// runs meanwhile with the registry look-ups, git's history and the checks of the base images. Should the
+// registry hold everything after all, the engine is stopped unused; a failed start is reported when the engine
+// is first needed.
+func (b *Builder) startEngineEarly(ctx context.Context, todo []string) {
+	if b.opts.DryRun || !slices.ContainsFunc(todo, func(pl string) bool { return b.opts.Builders[pl] == "" }) {
+		return
+	}
+	go func() { _, _ = b.startEngine(ctx) }()
 }
 
 func (b *Builder) startEngine(ctx context.Context) (*executor.Local, error) {
@@ -136,6 +149,7 @@ func (b *Builder) Build(ctx context.Context, plan *frontend.BuildPlan) (*Result,
 		fmt.Fprintf(b.opts.Log, "%s is in the cache; not building (use --force to rebuild)\n", plan.Package.Tag())
 		return res, nil
 	}
+	b.startEngineEarly(ctx, todo)
 	if todo, err = b.withRegistry(ctx, plan, todo, res); err != nil || len(todo) == 0 {
 		return res, err
 	}
