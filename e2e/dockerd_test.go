@@ -20,7 +20,7 @@ import (
 const dockerDir = "/usr/local/lib/lkpkg-test/docker"
 
 // dockerDaemon is a real dockerd on a socket of the test's own: no bridge, no iptables, the vfs storage driver,
-// its state in a temporary directory. It stops when the test ends.
+// its state in a temporary directory. It stops when the test ends. extraArgs go to dockerd (e.g. a TLS listener).
 type dockerDaemon struct {
 	t    *testing.T
 	host string   // DOCKER_HOST for lkpkg and the CLI
@@ -28,7 +28,7 @@ type dockerDaemon struct {
 	env  []string // PATH with containerd and its shims, a private DOCKER_CONFIG
 }
 
-func startDockerd(t *testing.T) *dockerDaemon {
+func startDockerd(t *testing.T, extraArgs ...string) *dockerDaemon {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("running dockerd needs root")
@@ -61,6 +61,7 @@ func startDockerd(t *testing.T) *dockerDaemon {
 		"--exec-root", filepath.Join(dir, "run"), "--pidfile", filepath.Join(dir, "dockerd.pid"), "--host", d.host,
 		"--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-forward=false", "--ip-masq=false",
 		"--userland-proxy=false", "--storage-driver=vfs")
+	cmd.Args = append(cmd.Args, extraArgs...)
 	cmd.Env, cmd.Stdout, cmd.Stderr = d.env, logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -187,5 +188,44 @@ func TestDockerContextReachesDaemon(t *testing.T) {
 	r = e.build(append(env, "DOCKER_CONTEXT=nowhere"), "--docker", "pkg/ctx")
 	if r.code != 1 || !strings.Contains(r.stderr, "unix:///nonexistent/docker.sock") || !strings.Contains(r.stderr, "docker context nowhere") {
 		t.Errorf("DOCKER_CONTEXT=nowhere: exit %d\n%s", r.code, tail(r.stderr, 10))
+	}
+}
+
+// TestDockerTLSReachesDaemon: `--docker` reaches a daemon on TCP with mutual TLS through DOCKER_HOST,
+// DOCKER_TLS_VERIFY and DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem), as the docker CLI does, and a client that
+// trusts another CA is refused with an error that says it is TLS.
+func TestDockerTLSReachesDaemon(t *testing.T) {
+	p := newTestPKI(t)
+	hostPort := "127.0.0.1:" + freePort(t, "127.0.0.1")
+	d := startDockerd(t, "--host", "tcp://"+hostPort, "--tlsverify", "--tlscacert", p.ca,
+		"--tlscert", p.serverCert, "--tlskey", p.serverKey)
+	e := newBuildEnv(t)
+	e.pkg("pkg/tls", "image: tls\narches: ["+runtime.GOARCH+"]\n", helloDockerfile)
+	certDir := func(ca string) string {
+		dir := t.TempDir()
+		for name, src := range map[string]string{"ca.pem": ca, "cert.pem": p.clientCert, "key.pem": p.clientKey} {
+			b, err := os.ReadFile(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	env := []string{"DOCKER_HOST=tcp://" + hostPort, "DOCKER_TLS_VERIFY=1", "DOCKER_CERT_PATH=" + certDir(p.ca)}
+	r := e.mustBuild(env, "--docker", "pkg/tls")
+	if !strings.Contains(r.stderr, "into Docker at tcp://"+hostPort) {
+		t.Errorf("the build does not say it loaded into tcp://%s:\n%s", hostPort, tail(r.stderr, 10))
+	}
+	tag := e.tag("pkg/tls")
+	if got := strings.TrimSpace(d.docker("run", "--rm", "--network", "none", tag)); got != "hello from "+unameOf[runtime.GOARCH] {
+		t.Errorf("docker run %s: %q", tag, got)
+	}
+	env[2] = "DOCKER_CERT_PATH=" + certDir(p.otherCA)
+	r = e.build(env, "--docker", "pkg/tls")
+	if r.code != 1 || !strings.Contains(r.stderr, "tcp://"+hostPort) || !strings.Contains(strings.ToLower(r.stderr), "certificate") {
+		t.Errorf("a client trusting another CA: exit %d\n%s", r.code, tail(r.stderr, 10))
 	}
 }
