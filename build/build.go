@@ -44,7 +44,7 @@ type Options struct {
 	Credentials  *registry.Credentials // logins for FROM pulls; nil pulls anonymously
 	SSH          session.Attachable    // the --ssh agents RUN --mount=type=ssh reaches (see SSHAgents); nil: none
 	SBOMScanner  string                // scanner image for SBOM attestations (--sbom-scanner); "": none
-	SBOMDefault  bool                  // SBOMScanner is the default: used only when its registry or a mirror has it
+	SBOMDefault  bool                  // SBOMScanner is the default: used only when the linuxkit cache, its registry or a mirror has it
 	Progress     io.Writer             // BuildKit progress; nil shows none
 	ProgressMode string                // auto, plain, tty, quiet, rawjson
 	Log          io.Writer             // messages for the user
@@ -69,7 +69,9 @@ type Builder struct {
 	needed      map[*frontend.BuildPlan]bool // packages another package of the run names (pulled, not left remote)
 
 	scannerOnce sync.Once
-	scanner     string // the default SBOM scanner, once found obtainable
+	scanner          string            // the SBOM scanner, once found obtainable
+	scannerFromCache map[string]string // where the cache holds it (executor.SolveRequest.FromCache)
+	scannerErr       error
 
 	engineOnce sync.Once
 	engine     *executor.Local
@@ -335,7 +337,10 @@ func (b *Builder) buildMultiPlatform(ctx context.Context, solver Solver, plan *f
 // gives it).
 func (b *Builder) solveOnce(ctx context.Context, solver Solver, plan *frontend.BuildPlan, platform, exportName string, base map[string]string) ([]ocispec.Descriptor, error) {
 	req := b.solveRequest(plan, platform, exportName, base)
-	req.SBOMGenerator = b.sbomGenerator(ctx)
+	var err error
+	if req.SBOMGenerator, req.FromCache, err = b.sbomGenerator(ctx); err != nil {
+		return nil, err
+	}
 	req.ProgressOutput = b.progressWriter(ctx)
 	res, err := solver.Solve(ctx, req)
 	if err != nil {
@@ -380,7 +385,7 @@ func (b *Builder) scannerHint(err error) string {
 	if !slices.ContainsFunc(names, func(n string) bool { return strings.Contains(err.Error(), "for "+n+":") }) {
 		return ""
 	}
-	return "\n(that is the --sbom-scanner image: BuildKit pulls it from its registry or a --mirror, never from the linuxkit cache)"
+	return "\n(that is the --sbom-scanner image: the linuxkit cache does not hold it, so BuildKit pulls it from its registry or a --mirror; `lkpkg cache pull` puts it in the cache)"
 }
 
 func (b *Builder) solveRequest(plan *frontend.BuildPlan, platform, name string, base map[string]string) executor.SolveRequest {

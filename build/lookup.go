@@ -12,6 +12,7 @@ import (
 
 	"github.com/lkpkg/lkpkg/frontend"
 	"github.com/lkpkg/lkpkg/registry"
+	"github.com/lkpkg/lkpkg/snapshot"
 )
 
 // lookupTimeout bounds one registry look-up: long enough for a registry across the world, short enough that a
@@ -121,21 +122,62 @@ func (b *Builder) withRegistry(ctx context.Context, plan *frontend.BuildPlan, to
 const DefaultSBOMScanner = "docker/buildkit-syft-scanner:stable-1"
 
 // sbomGenerator is the scanner image for this run's solves: the one asked for, or the default when it can be had
-// from its registry or a mirror (asked once per run, only when something is built, never --offline); "": none.
-func (b *Builder) sbomGenerator(ctx context.Context) string {
-	if !b.opts.SBOMDefault {
-		return b.opts.SBOMScanner
+// (asked once per run, only when something is built); "": none. A scanner the linuxkit cache holds is read from
+// there (fromCache maps its name for executor.SolveRequest.FromCache), so SBOMs need no registry: offline, the
+// default scanner is used only from the cache.
+func (b *Builder) sbomGenerator(ctx context.Context) (scanner string, fromCache map[string]string, err error) {
+	b.scannerOnce.Do(func() { b.scanner, b.scannerFromCache, b.scannerErr = b.findScanner(ctx) })
+	return b.scanner, b.scannerFromCache, b.scannerErr
+}
+
+func (b *Builder) findScanner(ctx context.Context) (string, map[string]string, error) {
+	scanner := b.opts.SBOMScanner
+	if scanner == "" {
+		return "", nil, nil
 	}
-	b.scannerOnce.Do(func() {
-		if b.opts.Offline || b.opts.Puller == nil {
-			fmt.Fprintf(b.opts.Log, "No SBOM: --offline does not look the default scanner %s up (--sbom-scanner false silences this)\n", b.opts.SBOMScanner)
-			return
-		}
-		if err := b.opts.Puller.Reachable(ctx, b.opts.SBOMScanner, lookupTimeout); err != nil {
-			fmt.Fprintf(b.opts.Log, "No SBOM: the default scanner cannot be had (%v); building without one (--sbom-scanner <image> picks another, false silences this)\n", err)
-			return
-		}
-		b.scanner = b.opts.SBOMScanner
-	})
-	return b.scanner
+	source, err := b.cacheSource(scanner)
+	if err != nil {
+		return "", nil, fmt.Errorf("SBOM scanner %s: %w", scanner, err)
+	}
+	if source != nil {
+		return scanner, source, nil
+	}
+	if !b.opts.SBOMDefault {
+		return scanner, nil, nil // BuildKit pulls it; its error names the image (scannerHint)
+	}
+	if b.opts.Offline || b.opts.Puller == nil {
+		fmt.Fprintf(b.opts.Log, "No SBOM: the default scanner %s is not in the linuxkit cache, and --offline does not look it up (--sbom-scanner false silences this)\n", scanner)
+		return "", nil, nil
+	}
+	if err := b.opts.Puller.Reachable(ctx, scanner, lookupTimeout); err != nil {
+		fmt.Fprintf(b.opts.Log, "No SBOM: the default scanner cannot be had (%v); building without one (lkpkg cache pull %s makes it available offline; --sbom-scanner <image> picks another, false silences this)\n", err, scanner)
+		return "", nil, nil
+	}
+	return scanner, nil, nil
+}
+
+// cacheSource maps the image img, when the linuxkit cache holds it intact, to its cache entry for
+// executor.SolveRequest.FromCache; nil when the cache lacks it.
+func (b *Builder) cacheSource(img string) (map[string]string, error) {
+	named, err := reference.ParseNormalizedNamed(img)
+	if err != nil {
+		return nil, err
+	}
+	full := reference.TagNameOnly(named).String()
+	name, err := b.cache.FindName(img, full)
+	if errors.Is(err, snapshot.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	desc, err := b.cache.FindRoot(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.cache.VerifyEntry(name); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(b.opts.Debug, "Image %s: from the cache entry %s (%s)\n", img, name, desc.Digest)
+	return map[string]string{full: CacheStoreName + "@" + desc.Digest.String()}, nil
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -173,5 +174,18 @@ func TestBuildDefaultSBOMScanner(t *testing.T) {
 		if _, sboms := e.indexAttestations(e.tag("pkg/app")); len(sboms) != 0 {
 			t.Errorf("%v: SBOMs attached without a scanner: %v", args, sboms)
 		}
+	}
+
+	// Once the linuxkit cache holds the default scanner, it comes from there: offline, with no registry asked.
+	scannerTar := filepath.Join(t.TempDir(), "scanner.tar")
+	mustLkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "cache", "export", "--platform", "linux/amd64",
+		"--name", "docker/buildkit-syft-scanner:stable-1", "--outfile", scannerTar, e.tag("pkg/scanner"))
+	mustLkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "cache", "import", scannerTar)
+	e.repo.Write("pkg/app/more", "from the cache")
+	e.repo.Commit()
+	r = e.mustBuild(nil, "--offline", "pkg/app")
+	images, sboms = e.indexAttestations(e.tag("pkg/app"))
+	if got := sboms[images["amd64"]]; got != "hello from x86_64" || strings.Contains(r.stderr, "No SBOM") {
+		t.Errorf("the default scanner from the linuxkit cache, offline: SBOM %q (all %v)\n%s", got, sboms, tail(r.stderr, 10))
 	}
 }

@@ -7,16 +7,22 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/containerd/containerd/v2/core/content"
+	"github.com/distribution/reference"
 	"github.com/containerd/containerd/v2/plugins/content/local"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/solver/pb"
+	spb "github.com/moby/buildkit/sourcepolicy/pb"
 	"github.com/moby/buildkit/util/entitlements"
 	"github.com/moby/buildkit/util/progress/progressui"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -53,6 +59,11 @@ type SolveRequest struct {
 	// result to attach an SPDX SBOM attestation (attest:sbom); "" attaches
 	// none.
 	SBOMGenerator string
+	// FromCache maps images the build would pull (docker-image sources, the
+	// SBOM scanner among them; "docker.io/…" names with their tag) to OCI
+	// stores' images ("<store>@<digest>", a store of OCIStores), through a
+	// source policy: BuildKit reads them from the store, never a registry.
+	FromCache map[string]string
 	// NamedContexts replaces images or stages named in the Dockerfile by
 	// BuildKit context specs: "docker-image://REF", or
 	// "oci-layout://STORE@DIGEST" (see OCILayoutContext) for a FROM served
@@ -196,11 +207,37 @@ func (req SolveRequest) solveOpt(network NetworkMode) (client.SolveOpt, error) {
 		OCIStores:     stores,
 		Exports:       exports,
 		Session:       req.Attachables,
+		SourcePolicy:  req.sourcePolicy(),
 	}
 	if network == NetworkHost {
 		opt.AllowedEntitlements = []string{string(entitlements.EntitlementNetworkHost)}
 	}
 	return opt, nil
+}
+
+// sourcePolicy turns FromCache into BuildKit's source policy rules; nil when there are none.
+func (req SolveRequest) sourcePolicy() *spb.Policy {
+	if len(req.FromCache) == 0 {
+		return nil
+	}
+	names := slices.Sorted(maps.Keys(req.FromCache))
+	pol := &spb.Policy{Version: 1}
+	for _, name := range names {
+		// As BuildKit's Dockerfile frontend spells a named context's oci-layout source: the store's name as an
+		// image name, the store in an attribute.
+		store, dgst, _ := strings.Cut(req.FromCache[name], "@")
+		id := store
+		if named, err := reference.ParseNormalizedNamed(store); err == nil {
+			id = named.Name()
+		}
+		pol.Rules = append(pol.Rules, &spb.Rule{
+			Action:   spb.PolicyAction_CONVERT,
+			Selector: &spb.Selector{Identifier: "docker-image://" + name, MatchType: spb.MatchType_EXACT},
+			Updates: &spb.Update{Identifier: "oci-layout://" + id + "@" + dgst,
+				Attrs: map[string]string{pb.AttrOCILayoutStoreID: store}},
+		})
+	}
+	return pol
 }
 
 // frontendAttrs are the Dockerfile frontend's options. For builds without

@@ -71,3 +71,41 @@ func TestSolveRequestValidation(t *testing.T) {
 		t.Error("request with two outputs accepted")
 	}
 }
+
+func TestSourcePolicyReadsImagesFromStores(t *testing.T) {
+	const dgst = "sha256:84ccacc536787724e1d7f983234d05bc3220bb0b86036f17ea341713701fd934"
+	tests := []struct {
+		name      string
+		fromCache map[string]string
+		want      []string // selector -> identifier (store attribute)
+	}{
+		{name: "none"},
+		{name: "one", fromCache: map[string]string{"docker.io/docker/buildkit-syft-scanner:stable-1": "linuxkit-cache@" + dgst},
+			want: []string{"docker-image://docker.io/docker/buildkit-syft-scanner:stable-1 -> oci-layout://docker.io/library/linuxkit-cache@" + dgst + " (linuxkit-cache)"}},
+		{name: "sorted", fromCache: map[string]string{"docker.io/b/b:1": "s@" + dgst, "docker.io/a/a:1": "s@" + dgst},
+			want: []string{
+				"docker-image://docker.io/a/a:1 -> oci-layout://docker.io/library/s@" + dgst + " (s)",
+				"docker-image://docker.io/b/b:1 -> oci-layout://docker.io/library/s@" + dgst + " (s)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pol := SolveRequest{FromCache: tt.fromCache}.sourcePolicy()
+			if tt.want == nil {
+				if pol != nil {
+					t.Fatalf("policy %v, want none", pol)
+				}
+				return
+			}
+			var got []string
+			for _, r := range pol.Rules {
+				got = append(got, r.Selector.Identifier+" -> "+r.Updates.Identifier+" ("+r.Updates.Attrs["oci.store"]+")")
+				if r.Action.String() != "CONVERT" || r.Selector.MatchType.String() != "EXACT" {
+					t.Errorf("rule %v: want an exact CONVERT", r)
+				}
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("rules\n%q\nwant\n%q", got, tt.want)
+			}
+		})
+	}
+}
