@@ -68,7 +68,7 @@ type Builder struct {
 	unreachable map[string]struct{}          // registry hosts a look-up could not reach, noted once
 	needed      map[*frontend.BuildPlan]bool // packages another package of the run names (pulled, not left remote)
 
-	scannerOnce sync.Once
+	scannerOnce      sync.Once
 	scanner          string            // the SBOM scanner, once found obtainable
 	scannerFromCache map[string]string // where the cache holds it (executor.SolveRequest.FromCache)
 	scannerErr       error
