@@ -145,6 +145,7 @@ func (b *Builder) buildAll(ctx context.Context, plans []*frontend.BuildPlan) ([]
 				pctx = withProgressPrefix(ctx, plan.Package.Image)
 			}
 			if results[i], errs[i] = b.Build(pctx, plan); errs[i] != nil {
+				errs[i] = explainDiskFull(errs[i], b.writePlaces(), availableSpace)
 				errs[i] = fmt.Errorf("error building %q: %w", plan.Package.Tag(), errs[i])
 				cancel()
 			}

@@ -84,13 +84,23 @@ const snapshotsDB = "metadata.db"
 
 // markUnsynced writes the marker that makes a later boot discard the state if its databases never get synced,
 // and returns what to sync at close. It returns nil, and the databases keep syncing every commit, when the boot
-// ID is unknown.
+// ID is unknown or the state dir's filesystem has no room even for the marker (the engine then frees space
+// before building, see reclaimSpace).
 func markUnsynced(stateDir, workerRoot string) (*relaxedDBs, error) {
 	id, err := bootID()
 	if err != nil {
 		return nil, nil
 	}
+	// A killed lkpkg may have left the marker's temporary file (see writeSynced).
+	if stale, err := filepath.Glob(filepath.Join(stateDir, "."+unsyncedMarker+".*")); err == nil {
+		for _, p := range stale {
+			_ = os.Remove(p) // a leftover that stays is harmless
+		}
+	}
 	if err := writeSynced(filepath.Join(stateDir, unsyncedMarker), []byte(id+"\n")); err != nil {
+		if IsNoSpace(err) {
+			return nil, nil
+		}
 		return nil, fmt.Errorf("mark build state unsynced: %w", err)
 	}
 	r := &relaxedDBs{stateDir: stateDir}
@@ -127,12 +137,19 @@ func syncFile(path string) error {
 	return f.Sync()
 }
 
-// writeSynced writes a small file and its directory entry durably.
-func writeSynced(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+// writeSynced writes a small file and its directory entry durably. The file appears whole or not at all: it is
+// written under a temporary name and renamed into place, so a full disk cannot leave it empty or cut short (an
+// empty marker would read, at the next start, as one from another boot and discard the whole state).
+func writeSynced(path string, data []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if err != nil {
+			_ = os.Remove(f.Name()) // the write's error is the one to report
+		}
+	}()
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return err
@@ -142,6 +159,9 @@ func writeSynced(path string, data []byte) error {
 		return err
 	}
 	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
 		return err
 	}
 	return syncFile(filepath.Dir(path))
