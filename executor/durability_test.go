@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // fakeBoot points bootIDFile at a file holding id for the test's duration.
@@ -117,4 +119,59 @@ func TestEngineMarksStateUnsyncedWhileOpen(t *testing.T) {
 	if !strings.Contains(msg.String(), "discarding the build state") {
 		t.Fatalf("no message about the discarded state: %q", msg.String())
 	}
+	// Discarding must not take the directory containerd mounts layers in, or the first build after it fails.
+	if _, err := os.Stat(filepath.Join(state, tempMountsDir)); err != nil {
+		t.Fatalf("the temporary mounts directory after discarding: %v", err)
+	}
+}
+
+// TestMarkUnsyncedOnFullDisk: with no room for the marker, the engine keeps its databases syncing every commit
+// and leaves no marker at all: an empty one would read, at the next start, as one from another boot.
+func TestMarkUnsyncedOnFullDisk(t *testing.T) {
+	if testing.Short() {
+		t.Skip("mounts a small filesystem as root; skipped under -short")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("mounting needs root; CI runs the tests as root")
+	}
+	state := t.TempDir()
+	if err := unix.Mount("tmpfs", state, "tmpfs", 0, "size=64k"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(state, unix.MNT_DETACH) })
+	filler, err := os.Create(filepath.Join(state, "filler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for err == nil {
+		_, err = filler.Write(make([]byte, 4096))
+	}
+	filler.Close()
+	if !IsNoSpace(err) {
+		t.Fatalf("filling the filesystem: %v", err)
+	}
+
+	if err := writeSynced(filepath.Join(state, "file"), []byte("data\n")); !IsNoSpace(err) {
+		t.Fatalf("writeSynced on a full disk: %v, want ENOSPC", err)
+	}
+	r, err := markUnsynced(state, filepath.Join(state, "worker"))
+	if err != nil || r != nil {
+		t.Fatalf("markUnsynced on a full disk = %v, %v; want nil, nil (sync every commit)", r, err)
+	}
+	if names := entryNames(t, state); len(names) != 1 || names[0] != "filler" {
+		t.Fatalf("a full disk left %v, want only the filler", names)
+	}
+}
+
+func entryNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
 }
