@@ -122,6 +122,31 @@ func TestBuildStateDirFullThenFreed(t *testing.T) {
 	}
 }
 
+// A state dir created on a filesystem with only a few pages left: some of BuildKit's databases are created cut
+// short. The build fails naming the state dir; once space is free the next build succeeds, the damaged state
+// being discarded, instead of BuildKit refusing the database or dying of SIGBUS at every later start.
+func TestBuildStateDirCreatedOnFullDisk(t *testing.T) {
+	e := newBuildEnv(t)
+	e.pkg("pkg/small", "image: small\narches: [amd64]\n", "FROM busybox:fixture\nRUN echo small > /n\n")
+	discarded := 0
+	for _, leave := range []int64{4 << 10, 8 << 10, 12 << 10, 28 << 10} {
+		fs := smallFS(t, "8m")
+		e.state = filepath.Join(fs, "state")
+		filler := fill(t, fs, leave)
+		failsOutOfSpace(t, e.build(nil, "--offline", "--force", "pkg/small"), "the build state directory", e.state,
+			"lkpkg pkg builder prune")
+		if err := os.Remove(filler); err != nil {
+			t.Fatal(err)
+		}
+		if r := e.mustBuild(nil, "--offline", "--force", "pkg/small"); strings.Contains(r.stderr, "is damaged") {
+			discarded++
+		}
+	}
+	if discarded == 0 {
+		t.Fatal("no run left a database cut short: the space left no longer hits their creation, the test tests nothing")
+	}
+}
+
 // A RUN step that fills the state dir itself: the build fails naming the state dir, and the next build succeeds
 // with nothing done by hand, the failed step's snapshot being collected as the engine starts.
 func TestBuildStateDirFilledByRun(t *testing.T) {

@@ -7,7 +7,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // BuildKit commits every transaction of its metadata databases (containerd's content metadata, the cache
@@ -52,6 +56,11 @@ func discardTornState(stateDir string, messages io.Writer) error {
 		return nil // only the process died: everything it wrote is in the page cache
 	}
 	fmt.Fprintf(messages, "the machine stopped during an earlier build; discarding the build state in %s (the linuxkit cache is intact)\n", stateDir)
+	return discardState(stateDir)
+}
+
+// discardState empties stateDir but for its lock.
+func discardState(stateDir string) error {
 	entries, err := os.ReadDir(stateDir)
 	if err != nil {
 		return err
@@ -61,10 +70,59 @@ func discardTornState(stateDir string, messages io.Writer) error {
 			continue
 		}
 		if err := os.RemoveAll(filepath.Join(stateDir, e.Name())); err != nil {
-			return fmt.Errorf("discard torn build state: %w (remove %s by hand)", err, stateDir)
+			return fmt.Errorf("discard build state: %w (remove %s by hand)", err, stateDir)
 		}
 	}
 	return nil
+}
+
+// discardDamagedState empties stateDir (all but the lock) when one of its databases is cut short, as the
+// creation of a database on a full disk leaves it: BuildKit would refuse it ("file size too small") at every
+// start, or die of SIGBUS reading a page past its end, and the databases only make sense together.
+func discardDamagedState(stateDir string, messages io.Writer) error {
+	var dbs []string
+	for _, pattern := range []string{"*.db", "runc-*/*.db", "runc-*/snapshots/*.db"} {
+		found, err := filepath.Glob(filepath.Join(stateDir, pattern))
+		if err != nil {
+			return err
+		}
+		dbs = append(dbs, found...)
+	}
+	for _, db := range dbs {
+		if err := checkDB(db); err != nil {
+			fmt.Fprintf(messages, "discarding the build state in %s, whose %v (the linuxkit cache is intact)\n", stateDir, err)
+			return discardState(stateDir)
+		}
+	}
+	return nil
+}
+
+// checkDB opens the bolt database at path read-only and checks that every page it refers to is in the file. An
+// empty file passes: bolt creates the database in it.
+func checkDB(path string) (err error) {
+	info, err := os.Stat(path)
+	if err != nil || info.Size() == 0 {
+		return err
+	}
+	// A damaged file may be mapped shorter than bolt reads: the fault becomes a panic here instead of killing
+	// the process. The mapping of a database that faulted stays until the process ends.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("database %s is damaged: %v", path, r)
+		}
+	}()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		return fmt.Errorf("database %s is damaged: %w", path, err)
+	}
+	defer db.Close()
+	return db.View(func(tx *bolt.Tx) error {
+		if tx.Size() > info.Size() {
+			return fmt.Errorf("database %s is damaged: %d bytes long, its pages reach %d", path, info.Size(), tx.Size())
+		}
+		return nil
+	})
 }
 
 // relaxedDBs are the databases of a worker that commit without syncing, by path, for syncing at close.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sys/unix"
 )
 
@@ -174,4 +175,67 @@ func entryNames(t *testing.T, dir string) []string {
 		names = append(names, e.Name())
 	}
 	return names
+}
+
+// TestDiscardDamagedState: a database cut short, as creating it on a full disk leaves it, makes the engine
+// discard the state (bolt would refuse it or fault reading past its end); whole and empty ones are kept.
+func TestDiscardDamagedState(t *testing.T) {
+	whole := filepath.Join(t.TempDir(), "whole.db")
+	db, err := bolt.Open(whole, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("b")); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	content, err := os.ReadFile(whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := int64(os.Getpagesize())
+	for _, tc := range []struct {
+		name      string
+		path      string // under the state dir
+		size      int64  // of the database written there; -1: whole
+		discarded bool
+	}{
+		{"whole", "runc-overlayfs/containerdmeta.db", -1, false},
+		{"empty: bolt creates it", "runc-overlayfs/metadata_v2.db", 0, false},
+		{"one page", "runc-overlayfs/containerdmeta.db", page, true},
+		{"meta pages only", "cache.db", 2 * page, true},
+		{"three of four pages", "runc-overlayfs/snapshots/metadata.db", 3 * page, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			state := t.TempDir()
+			data := content
+			if tc.size >= 0 {
+				data = content[:tc.size]
+			}
+			for path, b := range map[string][]byte{tc.path: data, "history.db": content, lockFileName: nil} {
+				if err := os.MkdirAll(filepath.Dir(filepath.Join(state, path)), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(state, path), b, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var msg bytes.Buffer
+			if err := discardDamagedState(state, &msg); err != nil {
+				t.Fatal(err)
+			}
+			_, err := os.Stat(filepath.Join(state, "history.db"))
+			if gone := os.IsNotExist(err); gone != tc.discarded {
+				t.Fatalf("state discarded = %v, want %v (%s)", gone, tc.discarded, msg.String())
+			}
+			if _, err := os.Stat(filepath.Join(state, lockFileName)); err != nil {
+				t.Fatalf("the lock must survive: %v", err)
+			}
+			if said := strings.Contains(msg.String(), tc.path+" is damaged"); said != tc.discarded {
+				t.Fatalf("message %q, discarded %v", msg.String(), tc.discarded)
+			}
+		})
+	}
 }

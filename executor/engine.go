@@ -171,6 +171,9 @@ func newLocked(ctx context.Context, opts Options, lock *os.File) (_ *Engine, err
 	if err := discardTornState(opts.StateDir, opts.Messages); err != nil {
 		return nil, err
 	}
+	if err := discardDamagedState(opts.StateDir, opts.Messages); err != nil {
+		return nil, err
+	}
 	// After discarding, which would remove the directory it creates.
 	if err := useStateDirForTempMounts(opts.StateDir); err != nil {
 		return nil, err
