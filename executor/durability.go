@@ -76,8 +76,8 @@ func discardState(stateDir string) error {
 	return nil
 }
 
-// discardDamagedState empties stateDir (all but the lock) when one of its databases is cut short, as the
-// creation of a database on a full disk leaves it: BuildKit would refuse it ("file size too small") at every
+// discardDamagedState empties stateDir (all but the lock) when one of its databases is cut short, or a worker's
+// ID file is empty, as creating them on a full disk leaves them: BuildKit would refuse it ("file size too small") at every
 // start, or die of SIGBUS reading a page past its end, and the databases only make sense together.
 func discardDamagedState(stateDir string, messages io.Writer) error {
 	var dbs []string
@@ -91,6 +91,17 @@ func discardDamagedState(stateDir string, messages io.Writer) error {
 	for _, db := range dbs {
 		if err := checkDB(db); err != nil {
 			fmt.Fprintf(messages, "discarding the build state in %s, whose %v (the linuxkit cache is intact)\n", stateDir, err)
+			return discardState(stateDir)
+		}
+	}
+	// BuildKit writes a worker's ID once, when it creates the worker; on a full disk the file stays empty.
+	ids, err := filepath.Glob(filepath.Join(stateDir, "runc-*", "workerid"))
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if info, err := os.Stat(id); err == nil && info.Size() == 0 {
+			fmt.Fprintf(messages, "discarding the build state in %s, whose worker ID file %s is empty (the linuxkit cache is intact)\n", stateDir, id)
 			return discardState(stateDir)
 		}
 	}
