@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/session"
@@ -76,6 +77,7 @@ type Builder struct {
 	engineOnce sync.Once
 	engine     *executor.Local
 	engineErr  error
+	stateDir   atomic.Pointer[string] // the engine's, once starting: read by builds that may not have started it
 
 	remotesMu sync.Mutex
 	remotes   map[string]*executor.Remote // connected builders by address
@@ -118,6 +120,9 @@ func (b *Builder) startEngine(ctx context.Context) (*executor.Local, error) {
 	b.engineOnce.Do(func() {
 		opts := b.opts.Engine
 		if opts.Registries, b.engineErr = registry.Hosts(b.opts.Registry); b.engineErr == nil {
+			if dir, err := opts.ResolvedStateDir(); err == nil {
+				b.stateDir.Store(&dir)
+			}
 			b.engine, b.engineErr = executor.Open(ctx, opts)
 		}
 	})

@@ -145,6 +145,10 @@ func (b *Builder) buildAll(ctx context.Context, plans []*frontend.BuildPlan) ([]
 				pctx = withProgressPrefix(ctx, plan.Package.Image)
 			}
 			if results[i], errs[i] = b.Build(pctx, plan); errs[i] != nil {
+				errs[i] = explainDiskFull(errs[i], b.writePlaces(), availableSpace)
+				if full := (*DiskFullError)(nil); errors.As(errs[i], &full) {
+					fmt.Fprintf(b.opts.Debug, "%s ran out of space: %v\n", plan.Package.Tag(), full.Cause)
+				}
 				errs[i] = fmt.Errorf("error building %q: %w", plan.Package.Tag(), errs[i])
 				cancel()
 			}

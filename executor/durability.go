@@ -7,7 +7,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // BuildKit commits every transaction of its metadata databases (containerd's content metadata, the cache
@@ -52,6 +56,11 @@ func discardTornState(stateDir string, messages io.Writer) error {
 		return nil // only the process died: everything it wrote is in the page cache
 	}
 	fmt.Fprintf(messages, "the machine stopped during an earlier build; discarding the build state in %s (the linuxkit cache is intact)\n", stateDir)
+	return discardState(stateDir)
+}
+
+// discardState empties stateDir but for its lock.
+func discardState(stateDir string) error {
 	entries, err := os.ReadDir(stateDir)
 	if err != nil {
 		return err
@@ -61,10 +70,70 @@ func discardTornState(stateDir string, messages io.Writer) error {
 			continue
 		}
 		if err := os.RemoveAll(filepath.Join(stateDir, e.Name())); err != nil {
-			return fmt.Errorf("discard torn build state: %w (remove %s by hand)", err, stateDir)
+			return fmt.Errorf("discard build state: %w (remove %s by hand)", err, stateDir)
 		}
 	}
 	return nil
+}
+
+// discardDamagedState empties stateDir (all but the lock) when one of its databases is cut short, or a worker's
+// ID file is empty, as creating them on a full disk leaves them: BuildKit would refuse it ("file size too small") at every
+// start, or die of SIGBUS reading a page past its end, and the databases only make sense together.
+func discardDamagedState(stateDir string, messages io.Writer) error {
+	var dbs []string
+	for _, pattern := range []string{"*.db", "runc-*/*.db", "runc-*/snapshots/*.db"} {
+		found, err := filepath.Glob(filepath.Join(stateDir, pattern))
+		if err != nil {
+			return err
+		}
+		dbs = append(dbs, found...)
+	}
+	for _, db := range dbs {
+		if err := checkDB(db); err != nil {
+			fmt.Fprintf(messages, "discarding the build state in %s, whose %v (the linuxkit cache is intact)\n", stateDir, err)
+			return discardState(stateDir)
+		}
+	}
+	// BuildKit writes a worker's ID once, when it creates the worker; on a full disk the file stays empty.
+	ids, err := filepath.Glob(filepath.Join(stateDir, "runc-*", "workerid"))
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if info, err := os.Stat(id); err == nil && info.Size() == 0 {
+			fmt.Fprintf(messages, "discarding the build state in %s, whose worker ID file %s is empty (the linuxkit cache is intact)\n", stateDir, id)
+			return discardState(stateDir)
+		}
+	}
+	return nil
+}
+
+// checkDB opens the bolt database at path read-only and checks that every page it refers to is in the file. An
+// empty file passes: bolt creates the database in it.
+func checkDB(path string) (err error) {
+	info, err := os.Stat(path)
+	if err != nil || info.Size() == 0 {
+		return err
+	}
+	// A damaged file may be mapped shorter than bolt reads: the fault becomes a panic here instead of killing
+	// the process. The mapping of a database that faulted stays until the process ends.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("database %s is damaged: %v", path, r)
+		}
+	}()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		return fmt.Errorf("database %s is damaged: %w", path, err)
+	}
+	defer db.Close()
+	return db.View(func(tx *bolt.Tx) error {
+		if tx.Size() > info.Size() {
+			return fmt.Errorf("database %s is damaged: %d bytes long, its pages reach %d", path, info.Size(), tx.Size())
+		}
+		return nil
+	})
 }
 
 // relaxedDBs are the databases of a worker that commit without syncing, by path, for syncing at close.
@@ -84,13 +153,23 @@ const snapshotsDB = "metadata.db"
 
 // markUnsynced writes the marker that makes a later boot discard the state if its databases never get synced,
 // and returns what to sync at close. It returns nil, and the databases keep syncing every commit, when the boot
-// ID is unknown.
+// ID is unknown or the state dir's filesystem has no room even for the marker (the engine then frees space
+// before building, see reclaimSpace).
 func markUnsynced(stateDir, workerRoot string) (*relaxedDBs, error) {
 	id, err := bootID()
 	if err != nil {
 		return nil, nil
 	}
+	// A killed lkpkg may have left the marker's temporary file (see writeSynced).
+	if stale, err := filepath.Glob(filepath.Join(stateDir, "."+unsyncedMarker+".*")); err == nil {
+		for _, p := range stale {
+			_ = os.Remove(p) // a leftover that stays is harmless
+		}
+	}
 	if err := writeSynced(filepath.Join(stateDir, unsyncedMarker), []byte(id+"\n")); err != nil {
+		if IsNoSpace(err) {
+			return nil, nil
+		}
 		return nil, fmt.Errorf("mark build state unsynced: %w", err)
 	}
 	r := &relaxedDBs{stateDir: stateDir}
@@ -127,12 +206,19 @@ func syncFile(path string) error {
 	return f.Sync()
 }
 
-// writeSynced writes a small file and its directory entry durably.
-func writeSynced(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+// writeSynced writes a small file and its directory entry durably. The file appears whole or not at all: it is
+// written under a temporary name and renamed into place, so a full disk cannot leave it empty or cut short (an
+// empty marker would read, at the next start, as one from another boot and discard the whole state).
+func writeSynced(path string, data []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if err != nil {
+			_ = os.Remove(f.Name()) // the write's error is the one to report
+		}
+	}()
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return err
@@ -142,6 +228,9 @@ func writeSynced(path string, data []byte) error {
 		return err
 	}
 	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
 		return err
 	}
 	return syncFile(filepath.Dir(path))

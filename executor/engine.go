@@ -49,6 +49,18 @@ func defaultStateDir() (string, error) {
 	return DefaultStateDir, nil
 }
 
+// ResolvedStateDir is the absolute state dir an engine of these options uses.
+func (o Options) ResolvedStateDir() (string, error) {
+	dir := o.StateDir
+	if dir == "" {
+		var err error
+		if dir, err = defaultStateDir(); err != nil {
+			return "", err
+		}
+	}
+	return filepath.Abs(dir)
+}
+
 // Options configure an Engine.
 type Options struct {
 	// StateDir is where snapshots, the build cache and container state
@@ -152,14 +164,18 @@ func newLocked(ctx context.Context, opts Options, lock *os.File) (_ *Engine, err
 	if err := cleanUpAfterCrash(opts.StateDir); err != nil {
 		return nil, err
 	}
-	if err := useStateDirForTempMounts(opts.StateDir); err != nil {
-		return nil, err
-	}
 	if err := unmountStale(opts.StateDir); err != nil {
 		return nil, err
 	}
 	removeTempMountDirs(opts.StateDir)
 	if err := discardTornState(opts.StateDir, opts.Messages); err != nil {
+		return nil, err
+	}
+	if err := discardDamagedState(opts.StateDir, opts.Messages); err != nil {
+		return nil, err
+	}
+	// After discarding, which would remove the directory it creates.
+	if err := useStateDirForTempMounts(opts.StateDir); err != nil {
 		return nil, err
 	}
 	sb, err := detectSandbox()
@@ -175,6 +191,7 @@ func newLocked(ctx context.Context, opts Options, lock *os.File) (_ *Engine, err
 	if e.controller, err = newController(lifetime, opts.StateDir, e.worker); err != nil {
 		return nil, err
 	}
+	e.worker.reclaimSpace(ctx, opts.StateDir, opts.GCPolicy, opts.Messages)
 	if err = e.serve(lifetime); err != nil {
 		return nil, err
 	}
@@ -194,17 +211,11 @@ func (o Options) withDefaults() (Options, error) {
 	if os.Geteuid() != 0 {
 		return o, errors.New("building needs root (mounts and namespaces): run lkpkg as root, or let `lkpkg pkg build` make a user namespace (see docs/rootless.md)")
 	}
-	if o.StateDir == "" {
-		var err error
-		if o.StateDir, err = defaultStateDir(); err != nil {
-			return o, err
-		}
-	}
-	abs, err := filepath.Abs(o.StateDir)
+	dir, err := o.ResolvedStateDir()
 	if err != nil {
 		return o, err
 	}
-	o.StateDir = abs
+	o.StateDir = dir
 	switch o.Snapshotter {
 	case "", "overlayfs", "native":
 	default:
