@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -117,4 +118,44 @@ func dirSize(t *testing.T, dir string) int64 {
 		t.Fatalf("du -sb %s: %v: %q", dir, err, out)
 	}
 	return n
+}
+
+// Rootless runs share an engine too: three lkpkg processes of one user, each in its own user namespace, on the
+// user's default state dir; one serves the engine, the others build through its socket, and all three finish.
+func TestRootlessSharedEngine(t *testing.T) {
+	const n = 3
+	u := newRootlessUser(t, true)
+	for i := range n {
+		u.pkg(fmt.Sprintf("pkg/r%d", i), fmt.Sprintf("image: r%d\narches: [%s]\n", i, runtime.GOARCH),
+			fmt.Sprintf("FROM busybox:fixture\nRUN sleep 1 && echo %d > /n\n", i))
+	}
+	u.mustLkpkg("cache", "import", u.fixture)
+	results := make([]result, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = u.lkpkg("pkg", "build", fmt.Sprintf("pkg/r%d", i))
+		}()
+	}
+	wg.Wait()
+	shared := 0
+	for i, r := range results {
+		if r.code != 0 {
+			t.Fatalf("rootless run %d failed:\n%s", i, tail(r.stderr, 20))
+		}
+		if strings.Contains(r.stderr, "building with the engine of another lkpkg") {
+			shared++
+		}
+	}
+	if shared == 0 {
+		t.Errorf("no rootless run built through another's engine: they waited in line")
+	}
+	listing := u.mustLkpkg("cache", "ls").stdout
+	for i := range n {
+		if !strings.Contains(listing, fmt.Sprintf("/r%d:", i)) {
+			t.Errorf("r%d is not in the user's cache:\n%s", i, listing)
+		}
+	}
 }
