@@ -12,6 +12,7 @@ import (
 
 	"github.com/lkpkg/lkpkg/frontend"
 	"github.com/lkpkg/lkpkg/registry"
+	"github.com/lkpkg/lkpkg/snapshot"
 )
 
 // lookupTimeout bounds one registry look-up: long enough for a registry across the world, short enough that a
@@ -53,7 +54,7 @@ func (b *Builder) lookUp(ctx context.Context, plan *frontend.BuildPlan, todo []s
 		return nil
 	}
 	for _, pl := range todo {
-		arch := frontend.PlatformArch(pl)
+		arch := snapshot.PlatformArch(pl)
 		if slices.ContainsFunc(platforms, func(p ocispec.Platform) bool { return p.OS == "linux" && p.Architecture == arch }) {
 			found = append(found, pl)
 		}

@@ -151,7 +151,7 @@ func (o *DockerOutput) Publish(ctx context.Context, cache *snapshot.Cache, plan 
 		}
 		name := snapshot.ArchName(tag, p.Architecture)
 		img := snapshot.DockerImage{CacheName: name, Platform: p, Tags: []string{name}}
-		if pl == frontend.HostPlatform() {
+		if pl == snapshot.HostPlatform() {
 			img.Tags = append(img.Tags, tag)
 		}
 		images = append(images, img)

@@ -186,7 +186,7 @@ func manifestsBelow(cache *snapshot.Cache, root ocispec.Descriptor) ([][]ocispec
 				byDepth = append(byDepth, nil)
 			}
 			byDepth[depth] = append(byDepth[depth], child)
-			if isIndexMediaType(child.MediaType) {
+			if snapshot.IsIndexMediaType(child.MediaType) {
 				if err := walk(child, depth+1); err != nil {
 					return err
 				}
