@@ -17,9 +17,7 @@ import (
 	v2 "github.com/docker/distribution/registry/api/v2"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	ggcrtypes "github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.podman.io/image/v5/docker"
@@ -253,7 +251,7 @@ func (p *Pusher) mountFromElsewhere(ctx context.Context, cache *snapshot.Cache, 
 		if err != nil || src.Name() == dst.Name() || src.RegistryStr() != dst.RegistryStr() {
 			continue
 		}
-		layer, err := partial.CompressedToLayer(cacheLayer{cache, b})
+		layer, err := cache.Layer(ocispec.Descriptor{MediaType: string(b.MediaType), Digest: digest.Digest(b.Digest.String()), Size: b.Size})
 		if err != nil {
 			return false
 		}
@@ -265,19 +263,6 @@ func (p *Pusher) mountFromElsewhere(ctx context.Context, cache *snapshot.Cache, 
 		}
 	}
 	return false
-}
-
-// cacheLayer is a blob of the cache as go-containerregistry's compressed layer.
-type cacheLayer struct {
-	cache *snapshot.Cache
-	desc  v1.Descriptor
-}
-
-func (l cacheLayer) Digest() (v1.Hash, error)                { return l.desc.Digest, nil }
-func (l cacheLayer) Size() (int64, error)                    { return l.desc.Size, nil }
-func (l cacheLayer) MediaType() (ggcrtypes.MediaType, error) { return l.desc.MediaType, nil }
-func (l cacheLayer) Compressed() (io.ReadCloser, error) {
-	return l.cache.OpenBlob(digest.Digest(l.desc.Digest.String()))
 }
 
 // checkedBlob reads a cache blob and fails at its end when the bytes do not have the digest the blob is named by.

@@ -194,7 +194,7 @@ func (p *Pusher) verifyTree(ctx context.Context, cache *snapshot.Cache, repo nam
 // collectBlobs adds the config and layers of every image below root to blobs.
 func collectBlobs(cache *snapshot.Cache, root ocispec.Descriptor, isIndex bool, blobs map[v1.Hash]v1.Descriptor) error {
 	if !isIndex {
-		img, err := imageFromCache(cache, root.Digest, root.MediaType)
+		img, err := cache.Image(root.Digest, root.MediaType)
 		if err != nil {
 			return err
 		}
@@ -421,3 +421,12 @@ func (p *Pusher) RemoteTag(ctx context.Context, from, to string) error {
 	fmt.Fprintf(p.Log, "Tagged %s as %s (%s)\n", from, to, src.Digest)
 	return nil
 }
+
+// rawManifest is a manifest or index to PUT exactly as these bytes.
+type rawManifest struct {
+	raw       []byte
+	mediaType types.MediaType
+}
+
+func (m rawManifest) RawManifest() ([]byte, error)        { return m.raw, nil }
+func (m rawManifest) MediaType() (types.MediaType, error) { return m.mediaType, nil }
