@@ -95,16 +95,12 @@ func isLoopback(hostname string) bool {
 // its own (persist), so a failure costs the upload of one blob, never the push; blobs the registry already has,
 // or that containers/image's blob-info cache knows in another repository of it (mounted from there), are not sent.
 func (p *Pusher) copyToRegistry(ctx context.Context, cache *snapshot.Cache, root ocispec.Descriptor, isIndex bool, dst reference.Named) error {
-	sys, err := p.systemContext(dst, p.BlobInfoCacheDir)
-	if err != nil {
-		return err
-	}
-	dests, err := newDestinations(dst, sys)
+	dests, err := p.newDestinations(dst, p.BlobInfoCacheDir)
 	if err != nil {
 		return err
 	}
 	defer dests.close()
-	bic := blobinfocache.DefaultCache(sys)
+	bic := blobinfocache.DefaultCache(dests.sys)
 	if oc, ok := bic.(interface {
 		Open()
 		Close()
@@ -297,7 +293,13 @@ type destinations struct {
 	made []types.ImageDestination
 }
 
-func newDestinations(dst reference.Named, sys *types.SystemContext) (*destinations, error) {
+// newDestinations reaches dst with the credentials and TLS settings of p, and containers/image's blob-info cache
+// in blobInfoCacheDir (its default when empty).
+func (p *Remote) newDestinations(dst reference.Named, blobInfoCacheDir string) (*destinations, error) {
+	sys, err := p.systemContext(dst, blobInfoCacheDir)
+	if err != nil {
+		return nil, err
+	}
 	ref, err := docker.NewReference(dst)
 	if err != nil {
 		return nil, err
@@ -346,11 +348,7 @@ func (ds *destinations) answers(p *Pusher) func(context.Context) bool {
 
 // putManifest stores raw (a manifest or index whose blobs and children the registry has) under dst.
 func (p *Pusher) putManifest(ctx context.Context, dst reference.Named, raw []byte) error {
-	sys, err := p.systemContext(dst, "")
-	if err != nil {
-		return err
-	}
-	dests, err := newDestinations(dst, sys)
+	dests, err := p.newDestinations(dst, "")
 	if err != nil {
 		return err
 	}
