@@ -249,7 +249,7 @@ func (b *Builder) baseContexts(ctx context.Context, plan *frontend.BuildPlan) (m
 			return nil, fmt.Errorf("base image %s: %w", img, err)
 		}
 		fmt.Fprintf(b.opts.Debug, "Base image %s: from the cache entry %s (%s)\n", img, name, desc.Digest)
-		contexts[contextName(img)] = "oci-layout://" + CacheStoreName + "@" + desc.Digest.String()
+		contexts[contextName(img)] = executor.OCILayoutRef(CacheStoreName, desc.Digest)
 	}
 	return contexts, nil
 }
