@@ -202,7 +202,7 @@ func buildOutputs(ctx context.Context, c *cli.Context, push bool, remote registr
 		outputs = append(outputs, o)
 	}
 	if c.Bool("docker") {
-		daemon, err := connectDocker(ctx)
+		daemon, err := snapshot.ConnectDockerCLI(ctx)
 		if err != nil {
 			return nil, errors.Join(err, outputs.Close())
 		}
@@ -216,15 +216,6 @@ func buildOutputs(ctx context.Context, c *cli.Context, push bool, remote registr
 		outputs = append(outputs, o)
 	}
 	return outputs, nil
-}
-
-// connectDocker connects to the daemon the docker CLI would reach (DOCKER_HOST, else the docker context).
-func connectDocker(ctx context.Context) (*snapshot.DockerDaemon, error) {
-	ep, err := snapshot.ResolveDockerEndpoint()
-	if err != nil {
-		return nil, err
-	}
-	return snapshot.ConnectDocker(ctx, ep)
 }
 
 // sbomScanner is the --sbom-scanner image; linuxkit's "false" turns SBOMs off, as does an empty value. Without the

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -146,23 +145,13 @@ func loaderOptions(c *cli.Context) (frontend.Options, error) {
 		DisableCache: disableCache,
 	}
 	if opts.Dev {
-		opts.User = currentUser()
+		opts.User = frontend.DevUser()
 	}
 	// urfave/cli folds the environment into the flag; a value equal to LINUXKIT_PKG_ORG's is attributed to it.
 	if env := os.Getenv("LINUXKIT_PKG_ORG"); opts.Org != "" && env == opts.Org {
 		opts.OrgSource = "LINUXKIT_PKG_ORG"
 	}
 	return opts, nil
-}
-
-func currentUser() string {
-	if u := os.Getenv("USER"); u != "" {
-		return u
-	}
-	if u, err := user.Current(); err == nil {
-		return u.Username
-	}
-	return "dev"
 }
 
 // boolPair resolves a flag and its negation (--network/--nonetwork): nil when neither was given.
