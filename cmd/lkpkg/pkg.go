@@ -102,11 +102,10 @@ func showTag(c *cli.Context) error {
 	if c.NArg() < 1 {
 		return errors.New("show-tag needs at least one package directory")
 	}
-	opts, err := loaderOptions(c)
+	loader, err := newLoader(c)
 	if err != nil {
 		return err
 	}
-	loader := frontend.NewLoader(opts)
 	defer loader.Close()
 	for _, dir := range c.Args().Slice() {
 		p, err := loader.Load(dir)
@@ -120,6 +119,15 @@ func showTag(c *cli.Context) error {
 		fmt.Fprintln(c.App.Writer, tag)
 	}
 	return nil
+}
+
+// newLoader is a frontend.Loader with the pkg flags' options; the caller closes it.
+func newLoader(c *cli.Context) (*frontend.Loader, error) {
+	opts, err := loaderOptions(c)
+	if err != nil {
+		return nil, err
+	}
+	return frontend.NewLoader(opts), nil
 }
 
 // loaderOptions maps the pkg flags (given before or after the subcommand) onto frontend.Options.
