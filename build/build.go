@@ -183,19 +183,21 @@ func (b *Builder) Build(ctx context.Context, plan *frontend.BuildPlan) (*Result,
 func (b *Builder) missing(plan *frontend.BuildPlan) (todo, cached []string, err error) {
 	tag := plan.Package.FullTag()
 	for _, pl := range plan.Platforms {
-		in, err := b.cache.ImageInCache(tag, frontend.PlatformArch(pl))
+		arch := snapshot.PlatformArch(pl)
+		name := snapshot.ArchName(tag, arch)
+		in, err := b.cache.ImageInCache(tag, arch)
 		if err != nil {
 			return nil, nil, err
 		}
 		switch {
 		case in && !b.opts.Force:
-			fmt.Fprintf(b.opts.Debug, "%s-%s: in the cache\n", tag, frontend.PlatformArch(pl))
+			fmt.Fprintf(b.opts.Debug, "%s: in the cache\n", name)
 			cached = append(cached, pl)
 		case in:
-			fmt.Fprintf(b.opts.Debug, "%s-%s: in the cache, rebuilt (--force)\n", tag, frontend.PlatformArch(pl))
+			fmt.Fprintf(b.opts.Debug, "%s: in the cache, rebuilt (--force)\n", name)
 			todo = append(todo, pl)
 		default:
-			fmt.Fprintf(b.opts.Debug, "%s-%s: not in the cache\n", tag, frontend.PlatformArch(pl))
+			fmt.Fprintf(b.opts.Debug, "%s: not in the cache\n", name)
 			todo = append(todo, pl)
 		}
 	}
@@ -209,7 +211,7 @@ func (b *Builder) printDryRun(plan *frontend.BuildPlan, platforms []string) {
 		network = "default"
 	}
 	for _, pl := range platforms {
-		args := []string{"docker buildx build", "--platform", pl, "-t", plan.Package.FullTag() + "-" + frontend.PlatformArch(pl),
+		args := []string{"docker buildx build", "--platform", pl, "-t", snapshot.ArchName(plan.Package.FullTag(), snapshot.PlatformArch(pl)),
 			"-f", filepath.Join(plan.ContextDir, plan.Dockerfile)}
 		for _, k := range frontend.SortedKeys(plan.BuildArgs) {
 			args = append(args, "--build-arg="+k+"="+plan.BuildArgs[k])
@@ -268,7 +270,7 @@ func (b *Builder) baseContexts(ctx context.Context, plan *frontend.BuildPlan) (m
 			return nil, fmt.Errorf("base image %s: %w", img, err)
 		}
 		fmt.Fprintf(b.opts.Debug, "Base image %s: from the cache entry %s (%s)\n", img, name, desc.Digest)
-		contexts[contextName(img)] = "oci-layout://" + CacheStoreName + "@" + desc.Digest.String()
+		contexts[contextName(img)] = executor.OCILayoutRef(CacheStoreName, desc.Digest)
 	}
 	return contexts, nil
 }
@@ -302,7 +304,7 @@ func (b *Builder) precache(ctx context.Context, img string) error {
 // buildPlatform solves one platform, BuildKit's OCI exporter writing the result straight into the cache; names gets what
 // <FullTag>-<arch> is to name.
 func (b *Builder) buildPlatform(ctx context.Context, solver Solver, plan *frontend.BuildPlan, platform string, base map[string]string, names map[string]ocispec.Descriptor) ([]ocispec.Descriptor, error) {
-	name := plan.Package.FullTag() + "-" + frontend.PlatformArch(platform)
+	name := snapshot.ArchName(plan.Package.FullTag(), snapshot.PlatformArch(platform))
 	descs, err := b.solve(ctx, solver, plan, platform, name, base)
 	if err != nil {
 		return nil, err
@@ -327,12 +329,13 @@ func (b *Builder) buildMultiPlatform(ctx context.Context, solver Solver, plan *f
 	}
 	names := map[string]ocispec.Descriptor{}
 	for _, child := range idx.Manifests {
-		if child.Platform == nil || child.Platform.Architecture == "unknown" {
+		arch, ok := snapshot.ImageArch(child)
+		if !ok {
 			continue
 		}
 		named := child
 		named.Annotations = nil
-		names[plan.Package.FullTag()+"-"+child.Platform.Architecture] = named
+		names[snapshot.ArchName(plan.Package.FullTag(), arch)] = named
 	}
 	return idx.Manifests, names, nil
 }

@@ -54,7 +54,7 @@ func (b *Builder) lookUp(ctx context.Context, plan *frontend.BuildPlan, todo []s
 		return nil
 	}
 	for _, pl := range todo {
-		arch := frontend.PlatformArch(pl)
+		arch := snapshot.PlatformArch(pl)
 		if slices.ContainsFunc(platforms, func(p ocispec.Platform) bool { return p.OS == "linux" && p.Architecture == arch }) {
 			found = append(found, pl)
 		}

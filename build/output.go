@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/lkpkg/lkpkg/frontend"
 	"github.com/lkpkg/lkpkg/snapshot"
 )
@@ -96,23 +98,22 @@ func NewStoreOutput(opts snapshot.StoreOptions, log io.Writer) (*StoreOutput, er
 
 func (o *StoreOutput) Publish(ctx context.Context, cache *snapshot.Cache, plan *frontend.BuildPlan) error {
 	tag := plan.Package.FullTag()
-	for _, pl := range plan.Platforms {
-		platform, err := snapshot.ParsePlatform(pl)
-		if err != nil {
-			return err
-		}
-		archTag := snapshot.ArchName(tag, platform.Architecture)
-		names := []string{archTag}
-		if platform.OS == "linux" && platform.Architecture == runtime.GOARCH {
+	images, err := platformImages(plan)
+	if err != nil {
+		return err
+	}
+	for _, img := range images {
+		names := []string{img.name}
+		if img.platform.OS == "linux" && img.platform.Architecture == runtime.GOARCH {
 			names = append(names, tag)
 		}
 		// A build names each platform's manifest <FullTag>-<arch>; an image pulled into the cache may have only
 		// its index <FullTag>, whose child for the platform is then used.
-		from, err := cache.FindName(archTag, tag)
+		from, err := cache.FindName(img.name, tag)
 		if err != nil {
 			return err
 		}
-		dgst, err := cache.CopyToStore(ctx, o.store, from, platform, names...)
+		dgst, err := cache.CopyToStore(ctx, o.store, from, img.platform, names...)
 		if err != nil {
 			return err
 		}
@@ -144,14 +145,13 @@ func (o *DockerOutput) Publish(ctx context.Context, cache *snapshot.Cache, plan 
 	}
 	var images []snapshot.DockerImage
 	tag := plan.Package.FullTag()
-	for _, pl := range plan.Platforms {
-		p, err := snapshot.ParsePlatform(pl)
-		if err != nil {
-			return err
-		}
-		name := snapshot.ArchName(tag, p.Architecture)
-		img := snapshot.DockerImage{CacheName: name, Platform: p, Tags: []string{name}}
-		if pl == frontend.HostPlatform() {
+	platforms, err := platformImages(plan)
+	if err != nil {
+		return err
+	}
+	for _, pi := range platforms {
+		img := snapshot.DockerImage{CacheName: pi.name, Platform: pi.platform, Tags: []string{pi.name}}
+		if pi.spec == snapshot.HostPlatform() {
 			img.Tags = append(img.Tags, tag)
 		}
 		images = append(images, img)
@@ -166,3 +166,23 @@ func (o *DockerOutput) Publish(ctx context.Context, cache *snapshot.Cache, plan 
 func (o *DockerOutput) Close() error { return nil }
 
 func (o *DockerOutput) ReadsCache(*frontend.BuildPlan) bool { return true }
+
+// platformImage is one platform of a package as the outputs name it: <FullTag>-<arch>.
+type platformImage struct {
+	spec     string // as the plan lists it, os/arch[/variant]
+	platform ocispec.Platform
+	name     string
+}
+
+func platformImages(plan *frontend.BuildPlan) ([]platformImage, error) {
+	tag := plan.Package.FullTag()
+	images := make([]platformImage, 0, len(plan.Platforms))
+	for _, pl := range plan.Platforms {
+		p, err := snapshot.ParsePlatform(pl)
+		if err != nil {
+			return nil, err
+		}
+		images = append(images, platformImage{spec: pl, platform: p, name: snapshot.ArchName(tag, p.Architecture)})
+	}
+	return images, nil
+}

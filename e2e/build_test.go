@@ -147,7 +147,14 @@ func tail(s string, lines int) string {
 // loopbackListener accepts connections on 127.0.0.1 and answers each with a line, for network policy tests.
 func loopbackListener(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	return replyingListener(t, "tcp", "127.0.0.1:0", "HTTP/1.0 200 OK\r\nContent-Length: 6\r\n\r\nreach\n")
+}
+
+// replyingListener listens on addr and answers every connection with reply until the test ends; it returns the
+// port.
+func replyingListener(t *testing.T, network, addr, reply string) int {
+	t.Helper()
+	l, err := net.Listen(network, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +165,7 @@ func loopbackListener(t *testing.T) int {
 			if err != nil {
 				return
 			}
-			fmt.Fprintf(c, "HTTP/1.0 200 OK\r\nContent-Length: 6\r\n\r\nreach\n")
+			fmt.Fprint(c, reply)
 			c.Close()
 		}
 	}()

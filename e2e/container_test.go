@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -78,20 +76,7 @@ func (c *ciContainer) run(podmanArgs []string, script string) result {
 	args = append(args, "--rootfs", c.rootfs, "sh", "-c", script)
 	cmd := exec.Command("podman", args...)
 	cmd.Env = append(os.Environ(), "CONTAINERS_CONF="+c.conf)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		c.t.Fatalf("podman %v: %v", args, err)
-	}
-	if strings.Contains(stderr.String(), "panic:") {
-		c.t.Fatalf("lkpkg panicked:\n%s", stderr.String())
-	}
-	return result{stdout.String(), stderr.String(), code}
+	return runResult(c.t, cmd, fmt.Sprintf("podman %v", args))
 }
 
 // unpackFixture extracts the bundled busybox image for this host's architecture into dir.
@@ -183,21 +168,7 @@ var hostUname = map[string]string{"amd64": "x86_64", "arm64": "aarch64", "s390x"
 // port and the host's addresses (loopback first) a RUN step could try.
 func hostListener(t *testing.T) (int, []string) {
 	t.Helper()
-	l, err := net.Listen("tcp4", "0.0.0.0:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			fmt.Fprintf(c, "reached\n")
-			c.Close()
-		}
-	}()
+	port := replyingListener(t, "tcp4", "0.0.0.0:0", "reached\n")
 	addrs := []string{"127.0.0.1"}
 	ifaddrs, err := net.InterfaceAddrs()
 	if err != nil {
@@ -208,7 +179,7 @@ func hostListener(t *testing.T) (int, []string) {
 			addrs = append(addrs, ip.IP.String())
 		}
 	}
-	return l.Addr().(*net.TCPAddr).Port, addrs
+	return port, addrs
 }
 
 // probeScript is a RUN step writing, for each address, whether a connection to port there succeeded.

@@ -81,6 +81,13 @@ func lkpkgWrapped(t testing.TB, wrap []string, dir string, env []string, args ..
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = append(testEnv(), env...)
+	return runResult(t, cmd, fmt.Sprintf("lkpkg %v", args))
+}
+
+// runResult runs cmd (lkpkg, or something that runs it), capturing its output; it fails t when cmd cannot run or
+// lkpkg crashed. what names the run in those failures.
+func runResult(t testing.TB, cmd *exec.Cmd, what string) result {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -89,10 +96,10 @@ func lkpkgWrapped(t testing.TB, wrap []string, dir string, env []string, args ..
 	if errors.As(err, &ee) {
 		code = ee.ExitCode()
 	} else if err != nil {
-		t.Fatalf("running lkpkg %v: %v", args, err)
+		t.Fatalf("running %s: %v", what, err)
 	}
 	if strings.Contains(stderr.String(), "panic:") || strings.Contains(stderr.String(), "goroutine ") {
-		t.Fatalf("lkpkg %v panicked:\n%s", args, stderr.String())
+		t.Fatalf("%s panicked:\n%s", what, stderr.String())
 	}
 	return result{stdout.String(), stderr.String(), code}
 }

@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -136,20 +134,7 @@ func (u *rootlessUser) do(name string, args ...string) string {
 func (u *rootlessUser) lkpkg(args ...string) result {
 	u.t.Helper()
 	cmd := u.command(u.bin, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		u.t.Fatalf("running lkpkg %v as %s: %v", args, u.name, err)
-	}
-	if strings.Contains(stderr.String(), "panic:") {
-		u.t.Fatalf("lkpkg %v panicked:\n%s", args, stderr.String())
-	}
-	return result{stdout.String(), stderr.String(), code}
+	return runResult(u.t, cmd, fmt.Sprintf("lkpkg %v as %s", args, u.name))
 }
 
 func (u *rootlessUser) mustLkpkg(args ...string) result {

@@ -12,15 +12,7 @@ import (
 
 func TestContextFSMounts(t *testing.T) {
 	root := t.TempDir()
-	write := func(p, s string) {
-		t.Helper()
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(root, p), []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := fileWriter(t, root)
 	write("pkg/Dockerfile", "FROM scratch\n")
 	write("pkg/vendor/old/hidden", "replaced by the mount")
 	write("pkg/vendor.txt", "sorts after vendor/")
@@ -72,15 +64,7 @@ func TestContextFSMounts(t *testing.T) {
 // equal paths, and a later mount at a subdirectory still replaces that directory whole.
 func TestContextFSRootOverlay(t *testing.T) {
 	root := t.TempDir()
-	write := func(p, s string) {
-		t.Helper()
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(root, p), []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := fileWriter(t, root)
 	write("pkg/Dockerfile", "FROM scratch\n")
 	write("pkg/common/own.txt", "package's")
 	write("pkg/shared.txt", "package's")
@@ -124,5 +108,18 @@ func TestContextFSRootOverlay(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// fileWriter writes files below root, making their directories.
+func fileWriter(t *testing.T, root string) func(path, content string) {
+	return func(p, s string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, p), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -6,8 +6,15 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
+
+// OCILayoutRef is the named-context value that makes the Dockerfile frontend load the image d from the OCI
+// layout registered in SolveRequest.OCIStores as store.
+func OCILayoutRef(store string, d digest.Digest) string {
+	return "oci-layout://" + store + "@" + d.String()
+}
 
 // OCILayoutContext returns the named-context value that makes the
 // Dockerfile frontend load the image tagged ref (index.json's
@@ -25,7 +32,7 @@ func OCILayoutContext(store, layoutDir, ref string) (string, error) {
 	}
 	for _, desc := range index.Manifests {
 		if desc.Annotations[ocispecs.AnnotationRefName] == ref || desc.Annotations["io.containerd.image.name"] == ref {
-			return "oci-layout://" + store + "@" + desc.Digest.String(), nil
+			return OCILayoutRef(store, desc.Digest), nil
 		}
 	}
 	return "", fmt.Errorf("no image %q in OCI layout %s", ref, layoutDir)

@@ -189,11 +189,7 @@ func (r *Remote) CheckPlatform(platform string) error {
 // network, the network.host entitlement (which buildkitd grants only with --allow-insecure-entitlement
 // network.host) for builds with it.
 func (r *Remote) Solve(ctx context.Context, req SolveRequest) (*SolveResult, error) {
-	network, err := parseNetworkMode(string(req.Network))
-	if err != nil {
-		return nil, err
-	}
-	opt, err := req.solveOpt(network)
+	network, opt, err := req.networkAndSolveOpt()
 	if err != nil {
 		return nil, err
 	}

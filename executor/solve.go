@@ -120,11 +120,7 @@ func newSolveResult(resp *client.SolveResponse) (*SolveResult, error) {
 // Solve runs one build to completion. Cancelling ctx stops it and kills its
 // RUN steps.
 func (e *Engine) Solve(ctx context.Context, req SolveRequest) (*SolveResult, error) {
-	network, err := parseNetworkMode(string(req.Network))
-	if err != nil {
-		return nil, err
-	}
-	opt, err := req.solveOpt(network)
+	network, opt, err := req.networkAndSolveOpt()
 	if err != nil {
 		return nil, err
 	}
@@ -177,6 +173,16 @@ func showProgress(out io.Writer, mode progressui.DisplayMode, status chan *clien
 	// Not cancelled with the solve: the client closes status when done.
 	_, err = display.UpdateFrom(context.Background(), status)
 	return err
+}
+
+// networkAndSolveOpt checks the request's network mode and translates the request into BuildKit's solve options.
+func (req SolveRequest) networkAndSolveOpt() (NetworkMode, client.SolveOpt, error) {
+	network, err := parseNetworkMode(string(req.Network))
+	if err != nil {
+		return "", client.SolveOpt{}, err
+	}
+	opt, err := req.solveOpt(network)
+	return network, opt, err
 }
 
 // solveOpt translates the request into BuildKit's solve options.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -32,6 +33,17 @@ type Options struct {
 	ForceDirty   bool
 	Network      *bool // --network/--nonetwork when given
 	DisableCache *bool // --disable-cache/--enable-cache when given
+}
+
+// DevUser is the user name --dev takes as the org, as linuxkit's: $USER, else the account's name, else "dev".
+func DevUser() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "dev"
 }
 
 // Package is a package directory with its identity resolved: everything `show-tag` prints and a build needs to

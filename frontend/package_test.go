@@ -374,3 +374,14 @@ func TestReadBuildArgFile(t *testing.T) {
 		})
 	}
 }
+
+func TestDevUser(t *testing.T) {
+	t.Setenv("USER", "alice")
+	if got := DevUser(); got != "alice" {
+		t.Errorf("DevUser() with USER=alice = %q", got)
+	}
+	t.Setenv("USER", "")
+	if got := DevUser(); got == "" || got == "alice" {
+		t.Errorf("DevUser() without USER = %q, want the account's name or dev", got)
+	}
+}

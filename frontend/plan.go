@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -178,18 +177,6 @@ func appendUnique(list []string, s string) []string {
 	}
 	return append(list, s)
 }
-
-// PlatformArch is the architecture part of an os/arch[/variant] platform.
-func PlatformArch(platform string) string {
-	parts := strings.Split(platform, "/")
-	if len(parts) < 2 {
-		return platform
-	}
-	return parts[1]
-}
-
-// HostPlatform is linux/<GOARCH> of this binary.
-func HostPlatform() string { return "linux/" + runtime.GOARCH }
 
 // dockerfile resolves the Dockerfile (flag over build.yml) and checks it is a file inside the package.
 func dockerfile(p *Package, override string) (string, error) {

@@ -17,9 +17,7 @@ import (
 	v2 "github.com/docker/distribution/registry/api/v2"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	ggcrtypes "github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.podman.io/image/v5/docker"
@@ -97,16 +95,12 @@ func isLoopback(hostname string) bool {
 // its own (persist), so a failure costs the upload of one blob, never the push; blobs the registry already has,
 // or that containers/image's blob-info cache knows in another repository of it (mounted from there), are not sent.
 func (p *Pusher) copyToRegistry(ctx context.Context, cache *snapshot.Cache, root ocispec.Descriptor, isIndex bool, dst reference.Named) error {
-	sys, err := p.systemContext(dst, p.BlobInfoCacheDir)
-	if err != nil {
-		return err
-	}
-	dests, err := newDestinations(dst, sys)
+	dests, err := p.newDestinations(dst, p.BlobInfoCacheDir)
 	if err != nil {
 		return err
 	}
 	defer dests.close()
-	bic := blobinfocache.DefaultCache(sys)
+	bic := blobinfocache.DefaultCache(dests.sys)
 	if oc, ok := bic.(interface {
 		Open()
 		Close()
@@ -186,7 +180,7 @@ func manifestsBelow(cache *snapshot.Cache, root ocispec.Descriptor) ([][]ocispec
 				byDepth = append(byDepth, nil)
 			}
 			byDepth[depth] = append(byDepth[depth], child)
-			if isIndexMediaType(child.MediaType) {
+			if snapshot.IsIndexMediaType(child.MediaType) {
 				if err := walk(child, depth+1); err != nil {
 					return err
 				}
@@ -253,7 +247,7 @@ func (p *Pusher) mountFromElsewhere(ctx context.Context, cache *snapshot.Cache, 
 		if err != nil || src.Name() == dst.Name() || src.RegistryStr() != dst.RegistryStr() {
 			continue
 		}
-		layer, err := partial.CompressedToLayer(cacheLayer{cache, b})
+		layer, err := cache.Layer(ocispec.Descriptor{MediaType: string(b.MediaType), Digest: digest.Digest(b.Digest.String()), Size: b.Size})
 		if err != nil {
 			return false
 		}
@@ -265,19 +259,6 @@ func (p *Pusher) mountFromElsewhere(ctx context.Context, cache *snapshot.Cache, 
 		}
 	}
 	return false
-}
-
-// cacheLayer is a blob of the cache as go-containerregistry's compressed layer.
-type cacheLayer struct {
-	cache *snapshot.Cache
-	desc  v1.Descriptor
-}
-
-func (l cacheLayer) Digest() (v1.Hash, error)                { return l.desc.Digest, nil }
-func (l cacheLayer) Size() (int64, error)                    { return l.desc.Size, nil }
-func (l cacheLayer) MediaType() (ggcrtypes.MediaType, error) { return l.desc.MediaType, nil }
-func (l cacheLayer) Compressed() (io.ReadCloser, error) {
-	return l.cache.OpenBlob(digest.Digest(l.desc.Digest.String()))
 }
 
 // checkedBlob reads a cache blob and fails at its end when the bytes do not have the digest the blob is named by.
@@ -312,7 +293,13 @@ type destinations struct {
 	made []types.ImageDestination
 }
 
-func newDestinations(dst reference.Named, sys *types.SystemContext) (*destinations, error) {
+// newDestinations reaches dst with the credentials and TLS settings of p, and containers/image's blob-info cache
+// in blobInfoCacheDir (its default when empty).
+func (p *Remote) newDestinations(dst reference.Named, blobInfoCacheDir string) (*destinations, error) {
+	sys, err := p.systemContext(dst, blobInfoCacheDir)
+	if err != nil {
+		return nil, err
+	}
 	ref, err := docker.NewReference(dst)
 	if err != nil {
 		return nil, err
@@ -361,11 +348,7 @@ func (ds *destinations) answers(p *Pusher) func(context.Context) bool {
 
 // putManifest stores raw (a manifest or index whose blobs and children the registry has) under dst.
 func (p *Pusher) putManifest(ctx context.Context, dst reference.Named, raw []byte) error {
-	sys, err := p.systemContext(dst, "")
-	if err != nil {
-		return err
-	}
-	dests, err := newDestinations(dst, sys)
+	dests, err := p.newDestinations(dst, "")
 	if err != nil {
 		return err
 	}

@@ -36,17 +36,17 @@ func MergeIndex(local, remote ocispec.Index) (merged ocispec.Index, unchanged bo
 
 	localPlatforms := map[string]bool{}
 	for _, d := range local.Manifests {
-		if !isAttestation(d) {
-			localPlatforms[platformKey(d.Platform)] = true
+		if !snapshot.IsAttestation(d.Platform) {
+			localPlatforms[snapshot.RegistryMergeKey(d.Platform)] = true
 		}
 	}
 	children := append([]ocispec.Descriptor(nil), local.Manifests...)
 	var remoteAttestations []ocispec.Descriptor
 	for _, d := range remote.Manifests {
 		switch {
-		case isAttestation(d):
+		case snapshot.IsAttestation(d.Platform):
 			remoteAttestations = append(remoteAttestations, d)
-		case !localPlatforms[platformKey(d.Platform)]:
+		case !localPlatforms[snapshot.RegistryMergeKey(d.Platform)]:
 			children = append(children, d)
 		}
 	}
@@ -54,7 +54,7 @@ func MergeIndex(local, remote ocispec.Index) (merged ocispec.Index, unchanged bo
 
 	present := map[digest.Digest]bool{}
 	for _, d := range children {
-		if !isAttestation(d) {
+		if !snapshot.IsAttestation(d.Platform) {
 			present[d.Digest] = true
 		}
 	}
@@ -73,15 +73,4 @@ func MergeIndex(local, remote ocispec.Index) (merged ocispec.Index, unchanged bo
 	}
 	merged.Manifests = snapshot.CanonicalOrder(merged.Manifests)
 	return merged, false
-}
-
-// isAttestation says whether d is not a runnable image: no platform, or unknown/unknown (BuildKit's attestation
-// manifests).
-func isAttestation(d ocispec.Descriptor) bool {
-	return d.Platform == nil || (d.Platform.OS == "unknown" && d.Platform.Architecture == "unknown")
-}
-
-// platformKey is os/arch/variant, linuxkit's identity of an index child when merging with a registry.
-func platformKey(p *ocispec.Platform) string {
-	return p.OS + "/" + p.Architecture + "/" + p.Variant
 }

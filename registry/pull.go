@@ -296,7 +296,7 @@ func (k keychain) Resolve(res authn.Resource) (authn.Authenticator, error) {
 // image <name>-<arch>, as `linuxkit cache pull` does.
 func (p *Puller) PullWithArchNames(ctx context.Context, cache *snapshot.Cache, fullName string) error {
 	root, err := p.Pull(ctx, cache, fullName, fullName)
-	if err != nil || root.MediaType != ocispec.MediaTypeImageIndex && root.MediaType != "application/vnd.docker.distribution.manifest.list.v2+json" {
+	if err != nil || !snapshot.IsIndexMediaType(root.MediaType) {
 		return err
 	}
 	idx, err := cache.ReadIndex(root.Digest)
@@ -304,10 +304,11 @@ func (p *Puller) PullWithArchNames(ctx context.Context, cache *snapshot.Cache, f
 		return err
 	}
 	for _, child := range idx.Manifests {
-		if child.Platform == nil || child.Platform.Architecture == "" || child.Platform.Architecture == "unknown" {
+		arch, ok := snapshot.ImageArch(child)
+		if !ok {
 			continue
 		}
-		if err := cache.DescriptorWrite(fullName+"-"+child.Platform.Architecture, child); err != nil {
+		if err := cache.DescriptorWrite(snapshot.ArchName(fullName, arch), child); err != nil {
 			return err
 		}
 	}

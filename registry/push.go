@@ -73,7 +73,7 @@ func (p *Pusher) Push(ctx context.Context, cache *snapshot.Cache, cacheName stri
 		fmt.Fprintf(p.Log, "%s already exists on remote registry (%s), not overriding it\n", remoteName, existing.Digest)
 		return nil
 	}
-	isIndex := isIndexMediaType(root.MediaType)
+	isIndex := snapshot.IsIndexMediaType(root.MediaType)
 	if root.MediaType == "" { // an entry written by a tool that left the media type out: look at the blob
 		_, err := cache.ReadIndex(root.Digest)
 		isIndex = err == nil
@@ -161,7 +161,7 @@ func checkComplete(cache *snapshot.Cache, repo string, root ocispec.Descriptor, 
 		if !cache.HasBlob(child.Digest) {
 			return fmt.Errorf("pushing %s: its manifest %s is not in the cache (pull or rebuild it)", repo, child.Digest)
 		}
-		if err := checkComplete(cache, repo, child, isIndexMediaType(child.MediaType)); err != nil {
+		if err := checkComplete(cache, repo, child, snapshot.IsIndexMediaType(child.MediaType)); err != nil {
 			return err
 		}
 	}
@@ -194,7 +194,7 @@ func (p *Pusher) verifyTree(ctx context.Context, cache *snapshot.Cache, repo nam
 // collectBlobs adds the config and layers of every image below root to blobs.
 func collectBlobs(cache *snapshot.Cache, root ocispec.Descriptor, isIndex bool, blobs map[v1.Hash]v1.Descriptor) error {
 	if !isIndex {
-		img, err := imageFromCache(cache, root.Digest, root.MediaType)
+		img, err := cache.Image(root.Digest, root.MediaType)
 		if err != nil {
 			return err
 		}
@@ -212,7 +212,7 @@ func collectBlobs(cache *snapshot.Cache, root ocispec.Descriptor, isIndex bool, 
 		return err
 	}
 	for _, child := range idx.Manifests {
-		if err := collectBlobs(cache, child, isIndexMediaType(child.MediaType), blobs); err != nil {
+		if err := collectBlobs(cache, child, snapshot.IsIndexMediaType(child.MediaType), blobs); err != nil {
 			return err
 		}
 	}
@@ -245,15 +245,15 @@ func (p *Pusher) verifyBlob(ctx context.Context, puller *remote.Puller, repo nam
 // <tag>-unknown (attestations).
 func (p *Pusher) pushArchTags(ctx context.Context, cache *snapshot.Cache, tag name.Tag, dst reference.Named, local ocispec.Index) error {
 	for _, child := range local.Manifests {
-		if isAttestation(child) || child.Platform.Architecture == "" || child.Platform.Architecture == "unknown" ||
-			!isManifestMediaType(child.MediaType) {
+		arch, ok := snapshot.ImageArch(child)
+		if !ok || !snapshot.IsManifestMediaType(child.MediaType) {
 			continue
 		}
 		raw, err := cache.ReadBlob(child.Digest)
 		if err != nil {
 			return err
 		}
-		archTag, err := reference.WithTag(reference.TrimNamed(dst), tag.TagStr()+"-"+child.Platform.Architecture)
+		archTag, err := reference.WithTag(reference.TrimNamed(dst), snapshot.ArchName(tag.TagStr(), arch))
 		if err != nil {
 			return err
 		}
@@ -320,7 +320,7 @@ func (p *Pusher) PushManifest(ctx context.Context, refName string) error {
 	local := ocispec.Index{MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{}}
 	local.SchemaVersion = 2
 	for _, pl := range ManifestPlatforms {
-		archTag := tag.Context().Tag(tag.TagStr() + "-" + pl.Architecture)
+		archTag := tag.Context().Tag(snapshot.ArchName(tag.TagStr(), pl.Architecture))
 		d, err := p.head(ctx, archTag)
 		if err != nil {
 			return err
@@ -422,10 +422,11 @@ func (p *Pusher) RemoteTag(ctx context.Context, from, to string) error {
 	return nil
 }
 
-func isIndexMediaType(mt string) bool {
-	return mt == ocispec.MediaTypeImageIndex || mt == snapshot.MediaTypeDockerManifestList
+// rawManifest is a manifest or index to PUT exactly as these bytes.
+type rawManifest struct {
+	raw       []byte
+	mediaType types.MediaType
 }
 
-func isManifestMediaType(mt string) bool {
-	return mt == ocispec.MediaTypeImageManifest || mt == snapshot.MediaTypeDockerManifest
-}
+func (m rawManifest) RawManifest() ([]byte, error)        { return m.raw, nil }
+func (m rawManifest) MediaType() (types.MediaType, error) { return m.mediaType, nil }

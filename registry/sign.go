@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/lkpkg/lkpkg/registry/sign"
+	"github.com/lkpkg/lkpkg/snapshot"
 )
 
 // Signer signs images in a registry with a key pair, offline (no Fulcio, no Rekor), as `cosign sign --key`
@@ -70,7 +71,7 @@ func (s *Signer) sign(ctx context.Context, refName string, only []string) (strin
 			return "", err
 		}
 		for _, child := range idx.Manifests {
-			if isAttestation(child) || child.Platform.Architecture == "unknown" || !isManifestMediaType(child.MediaType) {
+			if snapshot.IsAttestation(child.Platform) || child.Platform.Architecture == "unknown" || !snapshot.IsManifestMediaType(child.MediaType) {
 				continue
 			}
 			h, err := v1.NewHash(child.Digest.String())

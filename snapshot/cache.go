@@ -315,10 +315,10 @@ type manifestKind struct {
 }
 
 func (m manifestKind) isIndex() bool {
-	switch m.MediaType {
-	case ocispec.MediaTypeImageIndex, MediaTypeDockerManifestList:
+	switch {
+	case IsIndexMediaType(m.MediaType):
 		return true
-	case ocispec.MediaTypeImageManifest, MediaTypeDockerManifest:
+	case IsManifestMediaType(m.MediaType):
 		return false
 	}
 	return m.Config == nil && m.Manifests != nil
@@ -330,11 +330,13 @@ const (
 	MediaTypeDockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
 )
 
-func isIndexMediaType(mt string) bool {
+// IsIndexMediaType says whether mt is a multi-platform index: OCI's image index or Docker's manifest list.
+func IsIndexMediaType(mt string) bool {
 	return mt == ocispec.MediaTypeImageIndex || mt == MediaTypeDockerManifestList
 }
 
-func isManifestMediaType(mt string) bool {
+// IsManifestMediaType says whether mt is one platform's image manifest, OCI's or Docker's.
+func IsManifestMediaType(mt string) bool {
 	return mt == ocispec.MediaTypeImageManifest || mt == MediaTypeDockerManifest
 }
 

@@ -1,7 +1,9 @@
 // Package snapshot owns the linuxkit cache: an OCI image layout (by default ~/.linuxkit/cache) that lkpkg and
 // linuxkit share, so layout, entry names and lock are linuxkit's. It also copies cache entries out: exports
 // (Export: an OCI layout tar, a docker archive, a filesystem tar), containers-storage (Store, CopyToStore) and a
-// Docker daemon (DockerDaemon).
+// Docker daemon (DockerDaemon). build and registry take from it linuxkit's image names and platform rules
+// (names.go: ArchName, ImageArch, the merge keys, CanonicalOrder), the media-type classifier (IsIndexMediaType,
+// IsManifestMediaType) and one go-containerregistry view of a cache entry (Cache.Image, Cache.Layer).
 //
 // On disk:
 //   - oci-layout, index.json, blobs/sha256/<hex>, as ggcr's layout package writes them;

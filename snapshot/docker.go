@@ -22,6 +22,16 @@ type DockerDaemon struct {
 	base   string
 }
 
+// ConnectDockerCLI connects to the daemon the docker CLI would reach (ResolveDockerEndpoint: DOCKER_HOST, else the
+// docker context).
+func ConnectDockerCLI(ctx context.Context) (*DockerDaemon, error) {
+	ep, err := ResolveDockerEndpoint()
+	if err != nil {
+		return nil, err
+	}
+	return ConnectDocker(ctx, ep)
+}
+
 // ConnectDocker checks that a daemon answers at ep (see ResolveDockerEndpoint), so a build that is to be loaded
 // into Docker fails before it starts rather than after.
 func ConnectDocker(ctx context.Context, ep DockerEndpoint) (*DockerDaemon, error) {

@@ -9,10 +9,7 @@ import (
 	"time"
 
 	ggcrname "github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -151,52 +148,4 @@ func (c *Cache) exportOCI(img resolvedImage, refName string, w io.Writer) error 
 		}
 	}
 	return tw.Close()
-}
-
-// v1Image presents a cached image manifest as a go-containerregistry image, read straight from the blobs (ggcr's
-// layout package would read index.json without our lock).
-func (c *Cache) v1Image(img resolvedImage) (v1.Image, error) {
-	return partial.CompressedToImage(&blobImage{c: c, img: img})
-}
-
-type blobImage struct {
-	c   *Cache
-	img resolvedImage
-}
-
-func (b *blobImage) RawManifest() ([]byte, error) { return b.img.raw, nil }
-
-func (b *blobImage) MediaType() (types.MediaType, error) {
-	return types.MediaType(b.img.desc.MediaType), nil
-}
-
-func (b *blobImage) RawConfigFile() ([]byte, error) {
-	return b.c.ReadBlob(b.img.manifest.Config.Digest)
-}
-
-func (b *blobImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
-	if h.String() == b.img.manifest.Config.Digest.String() {
-		return &blobLayer{c: b.c, desc: b.img.manifest.Config}, nil
-	}
-	for _, l := range b.img.manifest.Layers {
-		if l.Digest.String() == h.String() {
-			return &blobLayer{c: b.c, desc: l}, nil
-		}
-	}
-	return nil, fmt.Errorf("blob %s is not part of image %s", h, b.img.desc.Digest)
-}
-
-type blobLayer struct {
-	c    *Cache
-	desc ocispec.Descriptor
-}
-
-func (l *blobLayer) Digest() (v1.Hash, error) { return v1.NewHash(l.desc.Digest.String()) }
-
-func (l *blobLayer) Compressed() (io.ReadCloser, error) { return l.c.OpenBlob(l.desc.Digest) }
-
-func (l *blobLayer) Size() (int64, error) { return l.desc.Size, nil }
-
-func (l *blobLayer) MediaType() (types.MediaType, error) {
-	return types.MediaType(l.desc.MediaType), nil
 }

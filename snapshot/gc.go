@@ -24,7 +24,7 @@ func (c *Cache) reachable(d ocispec.Descriptor, seen map[digest.Digest]bool) {
 		return
 	}
 	seen[d.Digest] = true
-	if d.MediaType != "" && !isIndexMediaType(d.MediaType) && !isManifestMediaType(d.MediaType) {
+	if d.MediaType != "" && !IsIndexMediaType(d.MediaType) && !IsManifestMediaType(d.MediaType) {
 		return
 	}
 	p, err := c.blobPath(d.Digest)

@@ -308,7 +308,7 @@ func checkLayout(t *testing.T, dir string) {
 		if top && int64(len(b)) != d.Size {
 			t.Errorf("index.json says %s has %d bytes, blob has %d", d.Digest, d.Size, len(b))
 		}
-		if !isIndexMediaType(d.MediaType) && !isManifestMediaType(d.MediaType) {
+		if !IsIndexMediaType(d.MediaType) && !IsManifestMediaType(d.MediaType) {
 			return
 		}
 		var m manifestKind
@@ -316,7 +316,7 @@ func checkLayout(t *testing.T, dir string) {
 			t.Errorf("blob %s does not parse: %v", d.Digest, err)
 			return
 		}
-		if isIndexMediaType(d.MediaType) != m.isIndex() {
+		if IsIndexMediaType(d.MediaType) != m.isIndex() {
 			t.Errorf("descriptor %s says %s, content is index=%v", d.Digest, d.MediaType, m.isIndex())
 		}
 		for _, ch := range m.Manifests {

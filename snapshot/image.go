@@ -5,38 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"strings"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
-
-// ParsePlatform parses os/arch[/variant], e.g. linux/arm64 or linux/arm/v7. An empty string is linux/<GOARCH>.
-func ParsePlatform(s string) (ocispec.Platform, error) {
-	if s == "" {
-		return ocispec.Platform{OS: "linux", Architecture: runtime.GOARCH}, nil
-	}
-	parts := strings.Split(s, "/")
-	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" || (len(parts) == 3 && parts[2] == "") {
-		return ocispec.Platform{}, fmt.Errorf("bad platform %q: want os/arch or os/arch/variant, e.g. linux/amd64", s)
-	}
-	p := ocispec.Platform{OS: parts[0], Architecture: parts[1]}
-	if len(parts) == 3 {
-		p.Variant = parts[2]
-	}
-	return p, nil
-}
-
-func platformString(p *ocispec.Platform) string {
-	if p == nil {
-		return "(none)"
-	}
-	s := p.OS + "/" + p.Architecture
-	if p.Variant != "" {
-		s += "/" + p.Variant
-	}
-	return s
-}
 
 // resolvedImage is an image manifest found in the cache, with its descriptor and parsed content.
 type resolvedImage struct {
@@ -73,7 +45,7 @@ func (c *Cache) resolveDesc(name string, d ocispec.Descriptor, platform ocispec.
 		if err := json.Unmarshal(raw, &man); err != nil {
 			return resolvedImage{}, fmt.Errorf("%s: manifest %s does not parse: %w", name, d.Digest, err)
 		}
-		if d.MediaType == "" || isIndexMediaType(d.MediaType) {
+		if d.MediaType == "" || IsIndexMediaType(d.MediaType) {
 			d.MediaType = man.MediaType
 		}
 		if d.MediaType == "" {
@@ -85,7 +57,7 @@ func (c *Cache) resolveDesc(name string, d ocispec.Descriptor, platform ocispec.
 	var seen []string
 	for i := range m.Manifests {
 		ch := m.Manifests[i]
-		if isAttestationPlatform(ch.Platform) {
+		if IsAttestation(ch.Platform) {
 			continue
 		}
 		seen = append(seen, platformString(ch.Platform))

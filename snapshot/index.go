@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -91,25 +90,17 @@ func (c *Cache) IndexWriteNamed(name string, children []ocispec.Descriptor, othe
 	return root, err
 }
 
-func isAttestationPlatform(p *ocispec.Platform) bool {
-	return p == nil || (p.OS == "unknown" && p.Architecture == "unknown")
-}
-
-func platformKey(p *ocispec.Platform) string {
-	return p.OS + "/" + p.Architecture + "/" + p.OSVersion
-}
-
 // mergeChildren is the merge of IndexWriteNamed (linuxkit cache/write.go), with a deterministic order.
 func mergeChildren(old, add []ocispec.Descriptor) []ocispec.Descriptor {
 	replace := map[string]int{} // platform key → position in add
 	var replaceOrder []int
 	var nonReplace []ocispec.Descriptor
 	for i, d := range add {
-		if isAttestationPlatform(d.Platform) {
+		if IsAttestation(d.Platform) {
 			nonReplace = append(nonReplace, d)
 			continue
 		}
-		k := platformKey(d.Platform)
+		k := cacheMergeKey(d.Platform)
 		if _, dup := replace[k]; !dup {
 			replaceOrder = append(replaceOrder, i)
 		}
@@ -120,7 +111,7 @@ func mergeChildren(old, add []ocispec.Descriptor) []ocispec.Descriptor {
 	used := map[int]bool{}
 	for _, m := range old {
 		if m.Platform != nil {
-			if i, ok := replace[platformKey(m.Platform)]; ok && !used[i] {
+			if i, ok := replace[cacheMergeKey(m.Platform)]; ok && !used[i] {
 				merged = append(merged, add[i])
 				referenced[add[i].Digest] = true
 				used[i] = true
@@ -131,7 +122,7 @@ func mergeChildren(old, add []ocispec.Descriptor) []ocispec.Descriptor {
 		referenced[m.Digest] = true
 	}
 	for _, first := range replaceOrder {
-		i := replace[platformKey(add[first].Platform)]
+		i := replace[cacheMergeKey(add[first].Platform)]
 		if used[i] {
 			continue
 		}
@@ -156,47 +147,4 @@ func mergeChildren(old, add []ocispec.Descriptor) []ocispec.Descriptor {
 		out = append(out, m)
 	}
 	return out
-}
-
-// CanonicalOrder returns an index's children in lkpkg's one order, so that an index's bytes (and digest) depend on
-// what it holds, never on the order its platforms were built, pulled or merged in: images sorted by platform
-// (os/architecture/variant/os.version, then digest), each followed by the attestations that describe it
-// (vnd.docker.reference.digest, by digest), then any other child without a platform, by digest.
-func CanonicalOrder(children []ocispec.Descriptor) []ocispec.Descriptor {
-	var images, others []ocispec.Descriptor
-	describes := map[digest.Digest][]ocispec.Descriptor{}
-	for _, d := range children {
-		switch ref, ok := d.Annotations[AnnotationReferenceDigest]; {
-		case !isAttestationPlatform(d.Platform):
-			images = append(images, d)
-		case ok:
-			describes[digest.Digest(ref)] = append(describes[digest.Digest(ref)], d)
-		default:
-			others = append(others, d)
-		}
-	}
-	byDigest := func(a, b ocispec.Descriptor) int { return strings.Compare(string(a.Digest), string(b.Digest)) }
-	slices.SortStableFunc(images, func(a, b ocispec.Descriptor) int {
-		if c := strings.Compare(platformSortKey(a.Platform), platformSortKey(b.Platform)); c != 0 {
-			return c
-		}
-		return byDigest(a, b)
-	})
-	out := make([]ocispec.Descriptor, 0, len(children))
-	for _, img := range images {
-		out = append(out, img)
-		atts := describes[img.Digest]
-		delete(describes, img.Digest)
-		slices.SortStableFunc(atts, byDigest)
-		out = append(out, atts...)
-	}
-	for _, atts := range describes { // attestations of images not in the index
-		others = append(others, atts...)
-	}
-	slices.SortStableFunc(others, byDigest)
-	return append(out, others...)
-}
-
-func platformSortKey(p *ocispec.Platform) string {
-	return p.OS + "/" + p.Architecture + "/" + p.Variant + "/" + p.OSVersion
 }

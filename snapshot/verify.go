@@ -117,7 +117,7 @@ func (c *Cache) verifyTree(d ocispec.Descriptor, depth int) error {
 	}
 	children = append(children, m.Layers...)
 	for _, ch := range children {
-		if isIndexMediaType(ch.MediaType) || isManifestMediaType(ch.MediaType) {
+		if IsIndexMediaType(ch.MediaType) || IsManifestMediaType(ch.MediaType) {
 			if err := c.verifyTree(ch, depth+1); err != nil {
 				return err
 			}

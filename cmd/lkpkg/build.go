@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
 
 	"github.com/lkpkg/lkpkg/build"
 	"github.com/lkpkg/lkpkg/executor"
@@ -77,7 +75,7 @@ func checkBuildFlags(c *cli.Context) (push bool, err error) {
 	if c.NArg() < 1 {
 		return false, errors.New("pkg build needs at least one package directory")
 	}
-	if err := checkProgressMode(c.String("progress")); err != nil {
+	if err := build.CheckProgressMode(c.String("progress")); err != nil {
 		return false, err
 	}
 	push = c.Bool("push") || c.Command.Name == "push"
@@ -182,7 +180,7 @@ func builderOptions(c *cli.Context) (build.Options, error) {
 		ProgressMode: c.String("progress"),
 		Log:          logs.Info,
 		Debug:        logs.Debug,
-		Concurrency:  concurrency(c.String("progress")),
+		Concurrency:  build.Concurrency(c.String("progress")),
 		DryRun:       c.Bool("dry-run"),
 		Builders:     builders,
 	}, nil
@@ -204,7 +202,7 @@ func buildOutputs(ctx context.Context, c *cli.Context, push bool, remote registr
 		outputs = append(outputs, o)
 	}
 	if c.Bool("docker") {
-		daemon, err := connectDocker(ctx)
+		daemon, err := snapshot.ConnectDockerCLI(ctx)
 		if err != nil {
 			return nil, errors.Join(err, outputs.Close())
 		}
@@ -218,15 +216,6 @@ func buildOutputs(ctx context.Context, c *cli.Context, push bool, remote registr
 		outputs = append(outputs, o)
 	}
 	return outputs, nil
-}
-
-// connectDocker connects to the daemon the docker CLI would reach (DOCKER_HOST, else the docker context).
-func connectDocker(ctx context.Context) (*snapshot.DockerDaemon, error) {
-	ep, err := snapshot.ResolveDockerEndpoint()
-	if err != nil {
-		return nil, err
-	}
-	return snapshot.ConnectDocker(ctx, ep)
 }
 
 // sbomScanner is the --sbom-scanner image; linuxkit's "false" turns SBOMs off, as does an empty value. Without the
@@ -251,34 +240,6 @@ func storeOptions(c *cli.Context) (*snapshot.StoreOptions, error) {
 		return nil, nil
 	}
 	return opts, nil
-}
-
-// concurrency is how many packages build at once: one per CPU, but one at a time when BuildKit's progress
-// display owns the terminal (two displays would overwrite each other).
-func concurrency(mode string) int {
-	if mode == "tty" || (mode == "auto" && isTerminal(os.Stderr)) {
-		return 1
-	}
-	return runtime.NumCPU()
-}
-
-func isTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
-}
-
-// checkProgressMode refuses unknown --progress values, and tty without a terminal, before anything is built.
-func checkProgressMode(mode string) error {
-	switch mode {
-	case "auto", "plain", "quiet", "rawjson":
-		return nil
-	case "tty":
-		if !isTerminal(os.Stderr) {
-			return errors.New("--progress tty needs a terminal on stderr; use --progress plain (or auto)")
-		}
-		return nil
-	}
-	return fmt.Errorf("--progress %q: use auto, plain, tty, quiet or rawjson", mode)
 }
 
 // pushOutput maps --manifest, --release, --nobuild and the signing flags onto a build.PushOutput.

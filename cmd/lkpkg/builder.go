@@ -49,60 +49,13 @@ func buildersFlag() cli.Flag {
 		Usage: "BuildKit builders by platform: <platform>=<builder>[,…], a builder being tcp://host:port[?cacert=…&cert=…&key=…&servername=…], unix:///path, ssh://user@host, kube-pod://<pod>?namespace=<ns>, docker-container://<name> or podman-container://<name>; other platforms build in-process"}
 }
 
-// cacheTarget is one build cache the builder commands act on.
-type cacheTarget struct {
-	name   string
-	client *client.Client
-	close  func() error
-}
-
-// cacheTargets opens the in-process engine on its state dir (unless --remote-only) and dials every --builders
-// target.
-func cacheTargets(ctx context.Context, c *cli.Context) ([]cacheTarget, error) {
-	builders, err := build.ParseBuilders(c.String("builders"))
-	if err != nil {
-		return nil, err
-	}
-	var targets []cacheTarget
-	closeAll := func() {
-		for _, t := range targets {
-			_ = t.close() // the dial error is what the user needs; these targets did no work yet
-		}
-	}
-	if !c.Bool("remote-only") {
-		e, err := executor.Open(ctx, executor.Options{StateDir: flagString(c, "state-dir"), Messages: c.App.ErrWriter})
-		if err != nil {
-			return nil, err
-		}
-		targets = append(targets, cacheTarget{name: "in-process engine (" + e.StateDir() + ")", client: e.Client(), close: e.Close})
-	}
-	addrs := map[string]bool{}
-	for _, a := range builders {
-		addrs[a] = true
-	}
-	sorted := make([]string, 0, len(addrs))
-	for a := range addrs {
-		sorted = append(sorted, a)
-	}
-	sort.Strings(sorted)
-	for _, a := range sorted {
-		r, err := executor.Dial(ctx, a, build.BuilderDialTimeout)
-		if err != nil {
-			closeAll()
-			return nil, err
-		}
-		targets = append(targets, cacheTarget{name: "builder " + r.Address, client: r.Client(), close: r.Close})
-	}
-	return targets, nil
-}
-
 func builderDu(c *cli.Context) error {
-	return withCacheTargets(c, func(ctx context.Context, t cacheTarget) error {
-		du, err := t.client.DiskUsage(ctx)
+	return withBuildCaches(c, func(ctx context.Context, bc build.BuildCache) error {
+		du, err := bc.DiskUsage(ctx)
 		if err != nil {
-			return fmt.Errorf("%s: disk usage: %w", t.name, err)
+			return err
 		}
-		printDiskUsage(c.App.Writer, t.name, du)
+		printDiskUsage(c.App.Writer, bc.Name, du)
 		return nil
 	})
 }
@@ -115,52 +68,41 @@ func builderPrune(c *cli.Context) error {
 			return fmt.Errorf("--keep-storage %q: want a size such as 10GB or 512MB", s)
 		}
 	}
-	opts := []client.PruneOption{client.WithKeepOpt(c.Duration("keep-duration"), 0, keepStorage, 0)}
-	if c.Bool("all") {
-		opts = append(opts, client.PruneAll)
-	}
-	return withCacheTargets(c, func(ctx context.Context, t cacheTarget) error {
-		ch := make(chan client.UsageInfo)
-		var freed int64
-		var records int
-		done := make(chan struct{})
-		go func() {
-			for u := range ch {
-				freed += u.Size
-				records++
-			}
-			close(done)
-		}()
-		err := t.client.Prune(ctx, ch, opts...)
-		close(ch)
-		<-done
+	return withBuildCaches(c, func(ctx context.Context, bc build.BuildCache) error {
+		records, freed, err := bc.Prune(ctx, c.Duration("keep-duration"), keepStorage, c.Bool("all"))
 		if err != nil {
-			return fmt.Errorf("%s: prune: %w", t.name, err)
+			return err
 		}
-		fmt.Fprintf(c.App.Writer, "%s: removed %d records, %s freed\n", t.name, records, units.HumanSize(float64(freed)))
+		fmt.Fprintf(c.App.Writer, "%s: removed %d records, %s freed\n", bc.Name, records, units.HumanSize(float64(freed)))
 		return nil
 	})
 }
 
-// withCacheTargets runs fn on every cache target, rootless builds in their user namespace as `pkg build` does.
-func withCacheTargets(c *cli.Context, fn func(context.Context, cacheTarget) error) (err error) {
+// withBuildCaches runs fn on the in-process engine's build cache (unless --remote-only) and each --builders
+// target's, rootless builds in their user namespace as `pkg build` does.
+func withBuildCaches(c *cli.Context, fn func(context.Context, build.BuildCache) error) (err error) {
 	if rootless.Needed() && !c.Bool("remote-only") {
 		return buildRootless(c)
 	}
+	builders, err := build.ParseBuilders(c.String("builders"))
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	targets, err := cacheTargets(ctx, c)
+	caches, err := build.OpenBuildCaches(ctx, executor.Options{StateDir: flagString(c, "state-dir"), Messages: c.App.ErrWriter},
+		builders, c.Bool("remote-only"))
 	if err != nil {
 		return err
 	}
 	defer func() {
 		// Closing the engine flushes its state; a failure there is reported with fn's.
-		for _, t := range targets {
-			err = errors.Join(err, t.close())
+		for _, bc := range caches {
+			err = errors.Join(err, bc.Close())
 		}
 	}()
-	for _, t := range targets {
-		if err := fn(ctx, t); err != nil {
+	for _, bc := range caches {
+		if err := fn(ctx, bc); err != nil {
 			return err
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -103,11 +102,10 @@ func showTag(c *cli.Context) error {
 	if c.NArg() < 1 {
 		return errors.New("show-tag needs at least one package directory")
 	}
-	opts, err := loaderOptions(c)
+	loader, err := newLoader(c)
 	if err != nil {
 		return err
 	}
-	loader := frontend.NewLoader(opts)
 	defer loader.Close()
 	for _, dir := range c.Args().Slice() {
 		p, err := loader.Load(dir)
@@ -121,6 +119,15 @@ func showTag(c *cli.Context) error {
 		fmt.Fprintln(c.App.Writer, tag)
 	}
 	return nil
+}
+
+// newLoader is a frontend.Loader with the pkg flags' options; the caller closes it.
+func newLoader(c *cli.Context) (*frontend.Loader, error) {
+	opts, err := loaderOptions(c)
+	if err != nil {
+		return nil, err
+	}
+	return frontend.NewLoader(opts), nil
 }
 
 // loaderOptions maps the pkg flags (given before or after the subcommand) onto frontend.Options.
@@ -146,23 +153,13 @@ func loaderOptions(c *cli.Context) (frontend.Options, error) {
 		DisableCache: disableCache,
 	}
 	if opts.Dev {
-		opts.User = currentUser()
+		opts.User = frontend.DevUser()
 	}
 	// urfave/cli folds the environment into the flag; a value equal to LINUXKIT_PKG_ORG's is attributed to it.
 	if env := os.Getenv("LINUXKIT_PKG_ORG"); opts.Org != "" && env == opts.Org {
 		opts.OrgSource = "LINUXKIT_PKG_ORG"
 	}
 	return opts, nil
-}
-
-func currentUser() string {
-	if u := os.Getenv("USER"); u != "" {
-		return u
-	}
-	if u, err := user.Current(); err == nil {
-		return u.Username
-	}
-	return "dev"
 }
 
 // boolPair resolves a flag and its negation (--network/--nonetwork): nil when neither was given.

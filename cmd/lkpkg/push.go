@@ -51,11 +51,10 @@ func pkgManifest(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return errors.New("pkg manifest needs exactly one package directory")
 	}
-	opts, err := loaderOptions(c)
+	loader, err := newLoader(c)
 	if err != nil {
 		return err
 	}
-	loader := frontend.NewLoader(opts)
 	defer loader.Close()
 	p, err := loader.Load(c.Args().First())
 	if err != nil {
