@@ -114,7 +114,9 @@ func podmanEnv(t *testing.T) []string {
 	conf, storage := filepath.Join(dir, "containers.conf"), filepath.Join(dir, "storage.conf")
 	// podmanConf ends in its [engine] table, where tmp_dir belongs.
 	writeFile(t, conf, podmanConf+fmt.Sprintf("tmp_dir = %q\n", filepath.Join(dir, "tmp")))
-	writeFile(t, storage, fmt.Sprintf("[storage]\ndriver = \"overlay\"\ngraphroot = %q\nrunroot = %q\n",
+	// vfs: the container runs on a root file system directory and needs no image layers, and, unlike the overlay
+	// driver, vfs leaves no mount of its own under the storage directory when podman exits.
+	writeFile(t, storage, fmt.Sprintf("[storage]\ndriver = \"vfs\"\ngraphroot = %q\nrunroot = %q\n",
 		filepath.Join(dir, "root"), filepath.Join(dir, "run")))
 	return []string{"CONTAINERS_CONF=" + conf, "CONTAINERS_STORAGE_CONF=" + storage}
 }
@@ -252,7 +254,7 @@ SetEnv PATH=%s:/usr/sbin:/usr/bin:/sbin:/bin
 		t.Fatal(err)
 	}
 	wrapper := fmt.Sprintf("#!/bin/sh\nexec %s -F %s \"$@\"\n", realSSH, filepath.Join(dir, "ssh_config"))
-	if err := os.WriteFile(filepath.Join(bin, "ssh"), []byte(wrapper), 0o755); err != nil { //nolint:gosec // a program
+	if err := os.WriteFile(filepath.Join(bin, "ssh"), []byte(wrapper), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	s.clientEnv = []string{"PATH=" + bin + ":" + os.Getenv("PATH"), "SSH_AUTH_SOCK="}
