@@ -203,7 +203,12 @@ func startBuildkitd(t *testing.T, pki *testPKI, extra ...string) *buildkitd {
 		b.addr = "unix://" + filepath.Join(dir, "buildkitd.sock")
 		args = append(args, "--addr", b.addr)
 	}
-	b.cmd = exec.Command(bin, append(args, extra...)...)
+	// buildkitd is the first process of a PID namespace with its own /proc, and mounts in a private mount
+	// namespace: killed (the killed-builder test does that; --kill-child passes unshare's death on), it takes its
+	// RUN containers and their mounts with it, as a builder's machine going down would, instead of leaving them
+	// on this one.
+	b.cmd = exec.Command("unshare", append([]string{"--pid", "--fork", "--kill-child", "--mount", "--propagation", "private",
+		"--mount-proc", bin}, append(args, extra...)...)...)
 	b.cmd.Env = append(os.Environ(), "PATH=/usr/sbin:/usr/bin:/sbin:/bin")
 	b.cmd.Stdout, b.cmd.Stderr = b.log, b.log
 	if err := b.cmd.Start(); err != nil {
