@@ -1,10 +1,16 @@
 package main
 
 import (
+	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/lkpkg/lkpkg/snapshot"
 )
+
+// This file holds what makes urfave/cli read flags as linuxkit's cobra CLI does: argument order (interspersed) and
+// flags declared at several levels (setIn, flagString…, cacheDir).
 
 // interspersed reorders os.Args so that flags given after positional arguments, or after a subcommand while they
 // belong to a command above it, still parse, as they do with linuxkit's cobra CLI, whose root and pkg flags are
@@ -111,4 +117,60 @@ func takesValue(flags []cli.Flag, a string) bool {
 		}
 	}
 	return false
+}
+
+// setIn returns the innermost command context in which the flag was given (by flag or environment), or nil.
+func setIn(c *cli.Context, name string) *cli.Context {
+	for _, ctx := range c.Lineage() {
+		if ctx.Command == nil && ctx.App == nil {
+			continue
+		}
+		for _, n := range ctx.LocalFlagNames() {
+			if n == name {
+				return ctx
+			}
+		}
+	}
+	for _, ctx := range c.Lineage() {
+		if ctx.IsSet(name) {
+			return ctx
+		}
+	}
+	return nil
+}
+
+func flagString(c *cli.Context, name string) string {
+	if ctx := setIn(c, name); ctx != nil {
+		return ctx.String(name)
+	}
+	return c.String(name)
+}
+
+func flagStrings(c *cli.Context, name string) []string {
+	if ctx := setIn(c, name); ctx != nil {
+		return ctx.StringSlice(name)
+	}
+	return c.StringSlice(name)
+}
+
+func flagBool(c *cli.Context, name string) bool {
+	if ctx := setIn(c, name); ctx != nil {
+		return ctx.Bool(name)
+	}
+	return c.Bool(name)
+}
+
+// cacheDir is --cache from the innermost command that was given it, else LINUXKIT_CACHE, else ~/.linuxkit/cache.
+// (urfave/cli reads a flag from the innermost command that declares it, so a root --cache needs the walk.)
+func cacheDir(c *cli.Context) (string, error) {
+	env := os.Getenv("LINUXKIT_CACHE")
+	for _, ctx := range c.Lineage() {
+		if v := ctx.String("cache"); v != "" && v != env {
+			return v, nil
+		}
+	}
+	if env != "" {
+		return env, nil
+	}
+	return snapshot.DefaultDir()
 }

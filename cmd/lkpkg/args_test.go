@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/urfave/cli/v2"
 )
 
 func TestInterspersed(t *testing.T) {
@@ -27,5 +29,52 @@ func TestInterspersed(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("%q:\n got %q\nwant %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// A flag declared at several levels reads from where it was given, as a cobra persistent flag does: urfave/cli
+// alone reads the innermost declaration, empty when the flag was given to the root.
+func TestFlagFromWhereItWasGiven(t *testing.T) {
+	for _, tc := range []struct {
+		args      string
+		env       string
+		wantOrg   string
+		wantCache string
+	}{
+		{args: "app pkg build", wantOrg: "", wantCache: "/default"},
+		{args: "app pkg --org p build", wantOrg: "p", wantCache: "/default"},
+		{args: "app pkg build --org b", wantOrg: "b", wantCache: "/default"},
+		{args: "app pkg --org p build --org b", wantOrg: "b", wantCache: "/default"},
+		{args: "app --cache /root pkg build", wantCache: "/root"},
+		{args: "app pkg build --cache /inner", wantCache: "/inner"},
+		{args: "app pkg build", env: "/env", wantCache: "/env"},
+		{args: "app --cache /root pkg build", env: "/env", wantCache: "/root"},
+	} {
+		t.Run(tc.args+" "+tc.env, func(t *testing.T) {
+			t.Setenv("LINUXKIT_CACHE", tc.env)
+			t.Setenv("HOME", "/nonexistent-home")
+			var org, cache string
+			orgFlag := func() cli.Flag { return &cli.StringFlag{Name: "org"} }
+			app := &cli.App{Flags: []cli.Flag{cacheFlag()}, Commands: []*cli.Command{{
+				Name: "pkg", Flags: []cli.Flag{orgFlag()},
+				Subcommands: []*cli.Command{{Name: "build", Flags: []cli.Flag{orgFlag(), cacheFlag()},
+					Action: func(c *cli.Context) error {
+						org = flagString(c, "org")
+						var err error
+						cache, err = cacheDir(c)
+						return err
+					}}},
+			}}}
+			if err := app.Run(strings.Fields(tc.args)); err != nil {
+				t.Fatal(err)
+			}
+			wantCache := tc.wantCache
+			if wantCache == "/default" {
+				wantCache = "/nonexistent-home/.linuxkit/cache"
+			}
+			if org != tc.wantOrg || cache != wantCache {
+				t.Errorf("org %q cache %q, want %q %q", org, cache, tc.wantOrg, wantCache)
+			}
+		})
 	}
 }

@@ -13,21 +13,6 @@ import (
 	"github.com/lkpkg/lkpkg/snapshot"
 )
 
-// cacheDir is --cache from the innermost command that was given it, else LINUXKIT_CACHE, else ~/.linuxkit/cache.
-// (urfave/cli reads a flag from the innermost command that declares it, so a root --cache needs the walk.)
-func cacheDir(c *cli.Context) (string, error) {
-	env := os.Getenv("LINUXKIT_CACHE")
-	for _, ctx := range c.Lineage() {
-		if v := ctx.String("cache"); v != "" && v != env {
-			return v, nil
-		}
-	}
-	if env != "" {
-		return env, nil
-	}
-	return snapshot.DefaultDir()
-}
-
 func openCache(c *cli.Context) (*snapshot.Cache, error) {
 	dir, err := cacheDir(c)
 	if err != nil {

@@ -24,17 +24,26 @@ var (
 	commit  = "unknown"
 )
 
-func main() {
-	// lkpkg is also its own container runtime: BuildKit re-executes it as "runc", and libcontainer as its init.
-	if executor.RuntimeMain() {
-		return
-	}
-	// A rootless build re-executes lkpkg in a user namespace (pkg build); this is that process's first step.
+// roles are the jobs lkpkg does when it re-executes itself, tried in this order before the command line is read;
+// each returns true when this process was one of them and has done its job.
+var roles = []struct {
+	name string
+	run  func() bool
+}{
+	// BuildKit re-executes lkpkg as "runc", libcontainer as a container's init; the watchdog and /proc probe too.
+	{"container runtime", executor.RuntimeMain},
+	// A rootless build re-executes lkpkg in a user namespace; this sets up that process and goes on to the CLI.
 	// It comes after the runtime, which keeps the parent-death signal of its own choosing.
-	rootless.Main()
+	{"rootless build", func() bool { rootless.Main(); return false }},
 	// containers-storage (--store) re-executes lkpkg to unpack layers in a chroot.
-	if snapshot.StoreMain() {
-		return
+	{"containers-storage helper", snapshot.StoreMain},
+}
+
+func main() {
+	for _, role := range roles {
+		if role.run() {
+			return
+		}
 	}
 	app := newApp()
 	stopProfiles, err := startProfiles()
