@@ -251,28 +251,32 @@ func (b *Builder) baseContexts(ctx context.Context, plan *frontend.BuildPlan) (m
 		if err := b.precache(ctx, img); err != nil {
 			return nil, err
 		}
-		// Entries are named in full (docker.io/…), but an imported layout may carry the short name as written.
-		name, err := b.cache.FindName(img, frontend.ExpandReferenceWithTag(img))
+		name, desc, err := b.cachedImage(img)
 		if errors.Is(err, snapshot.ErrNotFound) {
 			fmt.Fprintf(b.opts.Debug, "Base image %s: not in the cache, BuildKit pulls it\n", img)
 			continue
 		}
 		if err != nil {
-			return nil, err
-		}
-		desc, err := b.cache.FindRoot(name)
-		if err != nil {
-			return nil, err
-		}
-		// BuildKit reads the cache's blobs through a containerd content store, which reports a mismatch (if it
-		// reads the blob at all) in containerd's words; checked here, the error names the entry and its repair.
-		if err := b.cache.VerifyEntry(name); err != nil {
 			return nil, fmt.Errorf("base image %s: %w", img, err)
 		}
 		fmt.Fprintf(b.opts.Debug, "Base image %s: from the cache entry %s (%s)\n", img, name, desc.Digest)
 		contexts[contextName(img)] = executor.OCILayoutRef(CacheStoreName, desc.Digest)
 	}
 	return contexts, nil
+}
+
+// cachedImage finds the cache entry of the image img, checked blob by blob: BuildKit reads the cache's blobs through
+// a containerd content store, which reports a mismatch (if it reads the blob at all) in containerd's words; checked
+// here, the error names the entry and its repair. The error wraps snapshot.ErrNotFound when the cache lacks img.
+func (b *Builder) cachedImage(img string) (name string, root ocispec.Descriptor, err error) {
+	// Entries are named in full (docker.io/…), but an imported layout may carry the short name as written.
+	if name, err = b.cache.FindName(img, frontend.ExpandReferenceWithTag(img)); err != nil {
+		return "", root, err
+	}
+	if root, err = b.cache.FindRoot(name); err != nil {
+		return "", root, err
+	}
+	return name, root, b.cache.VerifyEntry(name)
 }
 
 // contextName is the name BuildKit's Dockerfile frontend looks a stage's image up by among the named contexts:

@@ -164,18 +164,11 @@ func (b *Builder) cacheSource(img string) (map[string]string, error) {
 		return nil, err
 	}
 	full := reference.TagNameOnly(named).String()
-	name, err := b.cache.FindName(img, full)
+	name, desc, err := b.cachedImage(img)
 	if errors.Is(err, snapshot.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, err
-	}
-	desc, err := b.cache.FindRoot(name)
-	if err != nil {
-		return nil, err
-	}
-	if err := b.cache.VerifyEntry(name); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(b.opts.Debug, "Image %s: from the cache entry %s (%s)\n", img, name, desc.Digest)

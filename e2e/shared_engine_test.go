@@ -22,28 +22,7 @@ func TestSharedEngineConcurrentRuns(t *testing.T) {
 		e.pkg(fmt.Sprintf("pkg/p%d", i), fmt.Sprintf("image: p%d\narches: [amd64]\n", i),
 			fmt.Sprintf("FROM busybox:fixture\nRUN sleep 1 && echo %d > /n\n", i))
 	}
-	results := make([]result, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = e.build(nil, fmt.Sprintf("pkg/p%d", i))
-		}()
-	}
-	wg.Wait()
-	shared := 0
-	for i, r := range results {
-		if r.code != 0 {
-			t.Fatalf("run %d failed:\n%s", i, tail(r.stderr, 20))
-		}
-		if strings.Contains(r.stderr, "building with the engine of another lkpkg") {
-			shared++
-		}
-	}
-	if shared == 0 {
-		t.Errorf("no run built through another's engine: they waited in line")
-	}
+	runAtOnce(t, n, func(i int) result { return e.build(nil, fmt.Sprintf("pkg/p%d", i)) })
 	for i := range n {
 		tag := e.tag(fmt.Sprintf("pkg/p%d", i))
 		if got := e.file(tag, "amd64", "n"); got != fmt.Sprintf("%d\n", i) {
@@ -130,32 +109,39 @@ func TestRootlessSharedEngine(t *testing.T) {
 			fmt.Sprintf("FROM busybox:fixture\nRUN sleep 1 && echo %d > /n\n", i))
 	}
 	u.mustLkpkg("cache", "import", u.fixture)
+	runAtOnce(t, n, func(i int) result { return u.lkpkg("pkg", "build", fmt.Sprintf("pkg/r%d", i)) })
+	listing := u.mustLkpkg("cache", "ls").stdout
+	for i := range n {
+		if !strings.Contains(listing, fmt.Sprintf("/r%d:", i)) {
+			t.Errorf("r%d is not in the user's cache:\n%s", i, listing)
+		}
+	}
+}
+
+// runAtOnce starts n lkpkg runs at once and fails unless all succeed and at least one built through another's
+// engine (rather than waiting in line for the state dir).
+func runAtOnce(t *testing.T, n int, run func(i int) result) {
+	t.Helper()
 	results := make([]result, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = u.lkpkg("pkg", "build", fmt.Sprintf("pkg/r%d", i))
+			results[i] = run(i)
 		}()
 	}
 	wg.Wait()
 	shared := 0
 	for i, r := range results {
 		if r.code != 0 {
-			t.Fatalf("rootless run %d failed:\n%s", i, tail(r.stderr, 20))
+			t.Fatalf("run %d failed:\n%s", i, tail(r.stderr, 20))
 		}
 		if strings.Contains(r.stderr, "building with the engine of another lkpkg") {
 			shared++
 		}
 	}
 	if shared == 0 {
-		t.Errorf("no rootless run built through another's engine: they waited in line")
-	}
-	listing := u.mustLkpkg("cache", "ls").stdout
-	for i := range n {
-		if !strings.Contains(listing, fmt.Sprintf("/r%d:", i)) {
-			t.Errorf("r%d is not in the user's cache:\n%s", i, listing)
-		}
+		t.Errorf("no run built through another's engine: they waited in line")
 	}
 }
