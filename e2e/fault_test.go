@@ -191,6 +191,18 @@ func newHTTPFaultProxy(t *testing.T, target string, fault func(n int, w http.Res
 	return p
 }
 
+// waitQuiet returns once no request has arrived for quiet, or after limit.
+func (p *httpFaultProxy) waitQuiet(quiet, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	n, since := len(p.requests()), time.Now()
+	for time.Now().Before(deadline) && time.Since(since) < quiet {
+		time.Sleep(quiet / 10)
+		if m := len(p.requests()); m != n {
+			n, since = m, time.Now()
+		}
+	}
+}
+
 func (p *httpFaultProxy) requests() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -416,6 +428,9 @@ func interruptedThenRerun(t *testing.T, kill bool) {
 			}
 		}
 	}
+	// A request the first run wrote just before it died may reach the proxy's handler only now; it is the first
+	// run's (stalled, not forwarded) once the proxy has been quiet for a while.
+	proxy.waitQuiet(500*time.Millisecond, 10*time.Second)
 	firstRunRequests := len(proxy.requests())
 	mu.Lock()
 	done := append([]string(nil), committed...)
