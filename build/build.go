@@ -72,6 +72,8 @@ type Builder struct {
 	scannerOnce      sync.Once
 	scanner          string            // the SBOM scanner, once found obtainable
 	scannerFromCache map[string]string // where the cache holds it (executor.SolveRequest.FromCache)
+	scannerNote      string            // why there is no SBOM, said once when a solve first asks
+	scannerNoteOnce  sync.Once
 	scannerErr       error
 
 	engineOnce sync.Once
@@ -106,14 +108,18 @@ func (b *Builder) Close() error {
 
 // startEngineEarly starts the in-process engine in the background when platforms it would build are missing
 // from the cache: its start (BuildKit's databases, the worker) is the longest step before the first solve, and
-// runs meanwhile with the registry look-ups, git's history and the checks of the base images. Should the
+// runs meanwhile with the registry look-ups, git's history and the checks of the base images. The SBOM scanner is
+// looked for meanwhile too. Should the
 // registry hold everything after all, the engine is stopped unused; a failed start is reported when the engine
 // is first needed.
 func (b *Builder) startEngineEarly(ctx context.Context, todo []string) {
-	if b.opts.DryRun || !slices.ContainsFunc(todo, func(pl string) bool { return b.opts.Builders[pl] == "" }) {
+	if b.opts.DryRun {
 		return
 	}
-	go func() { _, _ = b.startEngine(ctx) }()
+	go b.findScannerEarly(ctx)
+	if slices.ContainsFunc(todo, func(pl string) bool { return b.opts.Builders[pl] == "" }) {
+		go func() { _, _ = b.startEngine(ctx) }()
+	}
 }
 
 func (b *Builder) startEngine(ctx context.Context) (*executor.Local, error) {

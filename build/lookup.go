@@ -126,34 +126,45 @@ const DefaultSBOMScanner = "docker/buildkit-syft-scanner:stable-1"
 // there (fromCache maps its name for executor.SolveRequest.FromCache), so SBOMs need no registry: offline, the
 // default scanner is used only from the cache.
 func (b *Builder) sbomGenerator(ctx context.Context) (scanner string, fromCache map[string]string, err error) {
-	b.scannerOnce.Do(func() { b.scanner, b.scannerFromCache, b.scannerErr = b.findScanner(ctx) })
+	b.findScannerEarly(ctx)
+	b.scannerNoteOnce.Do(func() {
+		if b.scannerNote != "" {
+			fmt.Fprintln(b.opts.Log, b.scannerNote)
+		}
+	})
 	return b.scanner, b.scannerFromCache, b.scannerErr
 }
 
-func (b *Builder) findScanner(ctx context.Context) (string, map[string]string, error) {
+// findScannerEarly finds the scanner (once; sbomGenerator says what it found when a solve first asks), so that a
+// registry's round trip, or its silence, overlaps the engine's start and the package's own look-up.
+func (b *Builder) findScannerEarly(ctx context.Context) {
+	b.scannerOnce.Do(func() { b.scanner, b.scannerFromCache, b.scannerNote, b.scannerErr = b.findScanner(ctx) })
+}
+
+// findScanner returns the scanner, where the cache holds it, and, when there is none to be had, the line that
+// says so.
+func (b *Builder) findScanner(ctx context.Context) (string, map[string]string, string, error) {
 	scanner := b.opts.SBOMScanner
 	if scanner == "" {
-		return "", nil, nil
+		return "", nil, "", nil
 	}
 	source, err := b.cacheSource(scanner)
 	if err != nil {
-		return "", nil, fmt.Errorf("SBOM scanner %s: %w", scanner, err)
+		return "", nil, "", fmt.Errorf("SBOM scanner %s: %w", scanner, err)
 	}
 	if source != nil {
-		return scanner, source, nil
+		return scanner, source, "", nil
 	}
 	if !b.opts.SBOMDefault {
-		return scanner, nil, nil // BuildKit pulls it; its error names the image (scannerHint)
+		return scanner, nil, "", nil // BuildKit pulls it; its error names the image (scannerHint)
 	}
 	if b.opts.Offline || b.opts.Puller == nil {
-		fmt.Fprintf(b.opts.Log, "No SBOM: the default scanner %s is not in the linuxkit cache, and --offline does not look it up (--sbom-scanner false silences this)\n", scanner)
-		return "", nil, nil
+		return "", nil, fmt.Sprintf("No SBOM: the default scanner %s is not in the linuxkit cache, and --offline does not look it up (--sbom-scanner false silences this)", scanner), nil
 	}
 	if err := b.opts.Puller.Reachable(ctx, scanner, lookupTimeout); err != nil {
-		fmt.Fprintf(b.opts.Log, "No SBOM: the default scanner cannot be had (%v); building without one (lkpkg cache pull %s makes it available offline; --sbom-scanner <image> picks another, false silences this)\n", err, scanner)
-		return "", nil, nil
+		return "", nil, fmt.Sprintf("No SBOM: the default scanner cannot be had (%v); building without one (lkpkg cache pull %s makes it available offline; --sbom-scanner <image> picks another, false silences this)", err, scanner), nil
 	}
-	return scanner, nil, nil
+	return scanner, nil, "", nil
 }
 
 // cacheSource maps the image img, when the linuxkit cache holds it intact, to its cache entry for
