@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime/pprof"
 	"runtime/trace"
@@ -17,27 +18,28 @@ func startProfiles() (stop func(), err error) {
 			stops[i]()
 		}
 	}
-	if path := os.Getenv("LKPKG_CPUPROFILE"); path != "" {
+	for _, p := range []struct {
+		env         string
+		start       func(io.Writer) error
+		stopWriting func()
+	}{
+		{"LKPKG_CPUPROFILE", pprof.StartCPUProfile, pprof.StopCPUProfile},
+		{"LKPKG_TRACE", trace.Start, trace.Stop},
+	} {
+		path := os.Getenv(p.env)
+		if path == "" {
+			continue
+		}
 		f, err := os.Create(path)
+		if err == nil {
+			if err = p.start(f); err != nil {
+				_ = f.Close()
+			}
+		}
 		if err != nil {
-			return stop, fmt.Errorf("LKPKG_CPUPROFILE: %w", err)
+			return stop, fmt.Errorf("%s: %w", p.env, err)
 		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			_ = f.Close()
-			return stop, fmt.Errorf("LKPKG_CPUPROFILE: %w", err)
-		}
-		stops = append(stops, func() { pprof.StopCPUProfile(); _ = f.Close() })
-	}
-	if path := os.Getenv("LKPKG_TRACE"); path != "" {
-		f, err := os.Create(path)
-		if err != nil {
-			return stop, fmt.Errorf("LKPKG_TRACE: %w", err)
-		}
-		if err := trace.Start(f); err != nil {
-			_ = f.Close()
-			return stop, fmt.Errorf("LKPKG_TRACE: %w", err)
-		}
-		stops = append(stops, func() { trace.Stop(); _ = f.Close() })
+		stops = append(stops, func() { p.stopWriting(); _ = f.Close() })
 	}
 	return stop, nil
 }
