@@ -77,7 +77,7 @@ release-%: release-deps
 
 # Checks what make release built: the files, their sums, each binary run (foreign ones under QEMU user emulation).
 test-release: test-deps
-	LKPKG_RELEASE_DIR=$(CURDIR)/$(RELEASE_DIR) LKPKG_BIN=$(CURDIR)/$(RELEASE_DIR)/lkpkg-linux-$(shell $(GO) env GOARCH) \
+	LKPKG_RELEASE_DIR=$(CURDIR)/$(RELEASE_DIR) LKPKG_RELEASE_VERSION=$(VERSION) LKPKG_RELEASE_COMMIT=$(COMMIT) LKPKG_BIN=$(CURDIR)/$(RELEASE_DIR)/lkpkg-linux-$(shell $(GO) env GOARCH) \
 		$(GO) test $(GOFLAGS) -tags '$(TAGS)' -count=1 -run 'TestRelease' ./e2e/
 
 # The main job: build every example package, for all its architectures, fully offline, from the bundled
