@@ -56,29 +56,28 @@ image/rootfs.tar:
 
 # Release binaries: one fully static lkpkg per architecture (cgo with the C library and libseccomp linked in;
 # osusergo and netgo keep glibc's NSS, which a static binary cannot load, out; the linker's one warning, about
-# dlopen in ocicrypt's optional PKCS#11 support, is harmless), cross-linked with Debian's cross
+# dlopen in go-sqlite3's extension loading, which lkpkg never uses, is harmless), cross-linked with Debian's cross
 # compilers, and their SHA-256 sums. Each builds packages for every architecture.
 RELEASE_DIR    ?= dist
 RELEASE_ARCHES ?= amd64 arm64 s390x
 triplet_amd64  := x86_64-linux-gnu
 triplet_arm64  := aarch64-linux-gnu
 triplet_s390x  := s390x-linux-gnu
-release: release-deps
-	@mkdir -p $(RELEASE_DIR)
-	@set -e; for arch in $(RELEASE_ARCHES); do \
-		case $$arch in amd64) t=$(triplet_amd64) ;; arm64) t=$(triplet_arm64) ;; s390x) t=$(triplet_s390x) ;; \
-		*) echo "release: no toolchain for $$arch" >&2; exit 1 ;; esac; \
-		echo "release: $(RELEASE_DIR)/lkpkg-linux-$$arch" >&2; \
-		CGO_ENABLED=1 GOOS=linux GOARCH=$$arch CC=$$t-gcc PKG_CONFIG_LIBDIR=/usr/lib/$$t/pkgconfig:/usr/share/pkgconfig \
-			$(GO) build $(GOFLAGS) -tags '$(STATIC_TAGS)' \
-			-ldflags '$(LDFLAGS) $(STATIC_LDFLAGS)' \
-			-o $(RELEASE_DIR)/lkpkg-linux-$$arch ./cmd/lkpkg; \
-	done
+release: $(addprefix release-,$(RELEASE_ARCHES))
 	cd $(RELEASE_DIR) && sha256sum $(addprefix lkpkg-linux-,$(RELEASE_ARCHES)) > SHA256SUMS
+
+# One architecture's release binary (make test-arch needs only its own).
+release-%: release-deps
+	@[ -n "$(triplet_$*)" ] || { echo "release: no toolchain for $* (amd64, arm64 or s390x)" >&2; exit 1; }
+	@mkdir -p $(RELEASE_DIR)
+	CGO_ENABLED=1 GOOS=linux GOARCH=$* CC=$(triplet_$*)-gcc \
+		PKG_CONFIG_LIBDIR=/usr/lib/$(triplet_$*)/pkgconfig:/usr/share/pkgconfig \
+		$(GO) build $(GOFLAGS) -tags '$(STATIC_TAGS)' -ldflags '$(LDFLAGS) $(STATIC_LDFLAGS)' \
+		-o $(RELEASE_DIR)/lkpkg-linux-$* ./cmd/lkpkg
 
 # Checks what make release built: the files, their sums, each binary run (foreign ones under QEMU user emulation).
 test-release: test-deps
-	LKPKG_RELEASE_DIR=$(CURDIR)/$(RELEASE_DIR) LKPKG_BIN=$(CURDIR)/$(RELEASE_DIR)/lkpkg-linux-$(shell $(GO) env GOARCH) \
+	LKPKG_RELEASE_DIR=$(CURDIR)/$(RELEASE_DIR) LKPKG_RELEASE_VERSION=$(VERSION) LKPKG_RELEASE_COMMIT=$(COMMIT) LKPKG_BIN=$(CURDIR)/$(RELEASE_DIR)/lkpkg-linux-$(shell $(GO) env GOARCH) \
 		$(GO) test $(GOFLAGS) -tags '$(TAGS)' -count=1 -run 'TestRelease' ./e2e/
 
 # The main job: build every example package, for all its architectures, fully offline, from the bundled
@@ -127,5 +126,5 @@ vendor:
 # Proof on a native arm64 or s390x machine: a full-system QEMU guest (its image made once, under
 # /var/cache/lkpkg-test-arch) runs this checkout's static binary there, as root and rootless (.ci/arch/test-arch).
 ARCH ?= arm64
-test-arch: arch-deps build release
+test-arch: arch-deps build release-$(ARCH)
 	.ci/arch/test-arch $(ARCH)

@@ -10,8 +10,8 @@ import (
 )
 
 // The release tests check what `make release` built; `make test-release` runs them with LKPKG_RELEASE_DIR set to
-// its output directory and LKPKG_BIN to the host architecture's release binary (so every other e2e helper drives
-// the static binary). `make test` does not cross-build, so they skip there.
+// its output directory, LKPKG_RELEASE_VERSION and LKPKG_RELEASE_COMMIT to what it stamps, and LKPKG_BIN to the host
+// architecture's release binary (so every other e2e helper drives the static binary). `make test` does not cross-build, so they skip there.
 func releaseDir(t *testing.T) string {
 	dir := os.Getenv("LKPKG_RELEASE_DIR")
 	if dir == "" {
@@ -51,7 +51,14 @@ func TestReleaseBinaries(t *testing.T) {
 				t.Fatalf("%s version: %v\n%s", bin, err, version)
 			}
 			t.Logf("%s", version)
-			for _, want := range []string{"arch: linux/" + arch + "\n", "static: yes\n"} {
+			// make test-release passes the version and commit make release stamped (when the checkout is unchanged).
+			wants := []string{"arch: linux/" + arch + "\n", "static: yes\n"}
+			for prefix, env := range map[string]string{"lkpkg version ": "LKPKG_RELEASE_VERSION", "commit: ": "LKPKG_RELEASE_COMMIT"} {
+				if v := os.Getenv(env); v != "" {
+					wants = append(wants, prefix+v+"\n")
+				}
+			}
+			for _, want := range wants {
 				if !strings.Contains(string(version), want) {
 					t.Errorf("lkpkg version lacks %q:\n%s", want, version)
 				}
