@@ -15,12 +15,13 @@
 #      --progress plain that only the final stage's steps ran (earlier steps CACHED)
 #   4. peak RSS (/usr/bin/time, "Maximum resident set size") of a cold lkpkg build, and of the peers
 #
-# usage: bench/build.sh [-n RUNS] [--packages 'P ...'] [--no-buildkit] [--no-buildah] [--keep]
+# usage: bench/build.sh [-n RUNS] [--packages 'P ...'] [--host-arch] [--no-buildkit] [--no-buildah] [--keep]
 #   -n RUNS        timed runs of each measurement, alternating the tools; medians are reported (default 3)
 #   --packages L   the example packages to build (default 'hello svc'; 'hello' alone is the 3-arch package)
 #   --no-buildkit  skip the buildkitd + buildctl peer
 #   --no-buildah   skip the buildah peer
 #   --keep         keep the temporary directory and print where it is
+#   --host-arch    build the packages for this host's architecture only (their build.yml arches rewritten)
 # environment:
 #   LKPKG            lkpkg binary to time (default: bin/lkpkg of this repository; run 'make build' first)
 #   BUILDKIT_VERSION BuildKit release to compare with (default v0.34.2, the one lkpkg embeds)
@@ -35,7 +36,7 @@ set -euo pipefail
 die() { echo "build.sh: $*" >&2; exit 1; }
 note() { echo "build.sh: $*" >&2; }
 
-runs=3 want_buildkit=1 want_buildah=1 keep=0 packages="hello svc"
+runs=3 want_buildkit=1 want_buildah=1 keep=0 packages="hello svc" host_arch=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) [ $# -ge 2 ] || die "-n needs a number"; runs=$2; shift 2 ;;
@@ -43,7 +44,8 @@ while [ $# -gt 0 ]; do
 	--no-buildkit) want_buildkit=0; shift ;;
 	--no-buildah) want_buildah=0; shift ;;
 	--keep) keep=1; shift ;;
-	-h|--help) sed -n '2,31s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	--host-arch) host_arch=1; shift ;;
+	-h|--help) sed -n '2,32s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) die "unknown argument $1 (see --help)" ;;
 	esac
 done
@@ -160,6 +162,9 @@ read -r -a pkgs <<<"$packages"
 for p in "${pkgs[@]}"; do
 	[ -f "$examples/$p/build.yml" ] || die "no example package $p in $examples"
 	cp -r "$examples/$p" "$repo/$p"
+	if [ $host_arch = 1 ]; then # build.yml's arches: this host's only
+		sed -i '/^arches:/,/^[^ -]/{/^ *- /d}; s/^arches:.*/arches:\n  - '"$(uname -m | sed 's/x86_64/amd64/; s/aarch64/arm64/')"'/' "$repo/$p/build.yml"
+	fi
 done
 # greet: examples/hello plus a file copied in the last stage (the incremental measurement changes it).
 cp -r "$examples/hello" "$repo/greet"
