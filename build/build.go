@@ -108,10 +108,9 @@ func (b *Builder) Close() error {
 
 // startEngineEarly starts the in-process engine in the background when platforms it would build are missing
 // from the cache: its start (BuildKit's databases, the worker) is the longest step before the first solve, and
-// runs meanwhile with the registry look-ups, git's history and the checks of the base images. The SBOM scanner is
-// looked for meanwhile too. Should the
-// registry hold everything after all, the engine is stopped unused; a failed start is reported when the engine
-// is first needed.
+// runs meanwhile with the registry look-ups, git's history and the checks of the base images; the SBOM scanner is
+// looked for meanwhile too. Should the registry hold everything after all, the engine is stopped unused; a failed
+// start is reported when the engine is first needed.
 func (b *Builder) startEngineEarly(ctx context.Context, todo []string) {
 	if b.opts.DryRun {
 		return

@@ -170,11 +170,6 @@ func (b *Builder) findScanner(ctx context.Context) (string, map[string]string, s
 // cacheSource maps the image img, when the linuxkit cache holds it intact, to its cache entry for
 // executor.SolveRequest.FromCache; nil when the cache lacks it.
 func (b *Builder) cacheSource(img string) (map[string]string, error) {
-	named, err := reference.ParseNormalizedNamed(img)
-	if err != nil {
-		return nil, err
-	}
-	full := reference.TagNameOnly(named).String()
 	name, desc, err := b.cachedImage(img)
 	if errors.Is(err, snapshot.ErrNotFound) {
 		return nil, nil
@@ -183,5 +178,5 @@ func (b *Builder) cacheSource(img string) (map[string]string, error) {
 		return nil, err
 	}
 	fmt.Fprintf(b.opts.Debug, "Image %s: from the cache entry %s (%s)\n", img, name, desc.Digest)
-	return map[string]string{full: CacheStoreName + "@" + desc.Digest.String()}, nil
+	return map[string]string{frontend.ExpandReferenceWithTag(img): CacheStoreName + "@" + desc.Digest.String()}, nil
 }

@@ -109,18 +109,27 @@ func (c *Cache) stageBlob(r io.Reader, desc ocispec.Descriptor) (string, error) 
 	if !verifier.Verified() {
 		return "", fmt.Errorf("blob %s: content does not match its digest", desc.Digest)
 	}
-	if err := f.Chmod(filePerm); err != nil {
-		return "", err
-	}
-	if err := f.Sync(); err != nil {
-		return "", fmt.Errorf("write blob %s: %w", desc.Digest, err)
-	}
-	if err := f.Close(); err != nil {
+	if err := c.sealStaged(f, desc.Digest); err != nil {
 		return "", err
 	}
 	ok = true
-	c.verified.Store(desc.Digest, true)
 	return tmp, nil
+}
+
+// sealStaged makes a staged blob, checked to be d, readable by all and durable, and closes it: commitBlob may
+// then rename it into place.
+func (c *Cache) sealStaged(f *os.File, d digest.Digest) error {
+	if err := f.Chmod(filePerm); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("write blob %s: %w", d, err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	c.verified.Store(d, true)
+	return nil
 }
 
 // commitBlob renames a staged blob into place and makes the rename durable, so an index.json written afterwards

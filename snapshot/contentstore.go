@@ -207,17 +207,7 @@ func (w *blobWriter) finish(size int64, expected digest.Digest) error {
 	if size > 0 && size != w.offset {
 		return fmt.Errorf("blob %s: got %d bytes, expected %d: %w", got, w.offset, size, errdefs.ErrFailedPrecondition)
 	}
-	if err := w.f.Chmod(filePerm); err != nil {
-		return err
-	}
-	if err := w.f.Sync(); err != nil {
-		return fmt.Errorf("write blob %s into the cache: %w", got, err)
-	}
-	if err := w.f.Close(); err != nil {
-		return err
-	}
-	w.c.verified.Store(got, true)
-	return nil
+	return w.c.sealStaged(w.f, got)
 }
 
 // Close abandons a blob that was not committed.
