@@ -5,6 +5,7 @@
 #   1. remote builder: lkpkg pkg build --builders linux/amd64=unix://… of examples/hello (amd64 only) vs
 #      buildctl build of the same package (same named context, build arg and exporter options) against the same
 #      buildkitd; every run with no cache (--disable-cache / --no-cache), alternating the tools. Target ≤ 1.1.
+#      Also against buildctl at its own defaults (no SOURCE_DATE_EPOCH, no timestamp rewrite), for information.
 #   2. shared engine: 4 lkpkg pkg build processes started at once on one fresh state dir, each building a
 #      different package, vs the slowest of the four built alone on a fresh state dir. Target ≤ 1.5 (one state
 #      dir used to mean waiting in line). Twice: packages bound by the CPU (examples/hello's Dockerfile with a
@@ -103,11 +104,19 @@ for r in $(seq 1 "$runs"); do
 		--output "type=oci,dest=$work/h0.tar,rewrite-timestamp=true" >"$work/log.buildctl" 2>&1 ||
 		{ tail "$work/log.buildctl" >&2; die "buildctl failed"; }
 	t2=$(now_us)
+	# buildctl at its own defaults: no SOURCE_DATE_EPOCH, no timestamp rewrite (what a user of it sees).
+	"$bk_bin/buildctl" --addr "$sock" build --no-cache --progress plain --frontend dockerfile.v0 \
+		--local "context=$repo/h0" --local "dockerfile=$repo/h0" --opt platform=linux/amd64 \
+		--opt "context:busybox:fixture=oci-layout://busybox@$fixture_digest" --oci-layout "busybox=$fixture" \
+		--output "type=oci,dest=$work/h0.tar" >"$work/log.buildctl" 2>&1 ||
+		{ tail "$work/log.buildctl" >&2; die "buildctl at its defaults failed"; }
+	t3=$(now_us)
 	echo $((t1 - t0)) >>"$work/t.remote"
 	echo $((t2 - t1)) >>"$work/t.buildctl"
+	echo $((t3 - t2)) >>"$work/t.buildctldef"
 done
 kill "$bkd_pid"; wait "$bkd_pid" 2>/dev/null || true; bkd_pid=""
-r_l=$(median "$work/t.remote") r_b=$(median "$work/t.buildctl")
+r_l=$(median "$work/t.remote") r_b=$(median "$work/t.buildctl") r_d=$(median "$work/t.buildctldef")
 
 # --- 2. four concurrent lkpkg on one state dir vs the slowest alone ------------------------------------------
 # shared PREFIX NAME: packages PREFIX0…PREFIX3, alone then at once; times into $work/t.NAME.{alone,concurrent}.
@@ -145,6 +154,7 @@ c_c=$(median "$work/t.cpu.concurrent") c_a=$(median "$work/t.cpu.alone")
 w_c=$(median "$work/t.wait.concurrent") w_a=$(median "$work/t.wait.alone")
 
 echo "lkpkg builder benchmarks ($runs runs each, medians; $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg))"
-printf '  remote builder:  lkpkg --builders %s, buildctl %s: ratio %s (target <= 1.1)\n' "$(ms "$r_l")" "$(ms "$r_b")" "$(ratio "$r_l" "$r_b")"
+printf '  remote builder:  lkpkg --builders %s, buildctl with the same options %s: ratio %s (target <= 1.1)\n' "$(ms "$r_l")" "$(ms "$r_b")" "$(ratio "$r_l" "$r_b")"
+printf '                   buildctl at its defaults %s: ratio %s (information)\n' "$(ms "$r_d")" "$(ratio "$r_l" "$r_d")"
 printf '  shared engine:   4 concurrent %s, slowest alone %s: ratio %s (target <= 1.5; 3-arch builds bound by the CPU)\n' "$(ms "$c_c")" "$(ms "$c_a")" "$(ratio "$c_c" "$c_a")"
 printf '                   4 concurrent %s, slowest alone %s: ratio %s (target <= 1.5; builds whose RUN step waits 1 s)\n' "$(ms "$w_c")" "$(ms "$w_a")" "$(ratio "$w_c" "$w_a")"
