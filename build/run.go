@@ -35,7 +35,7 @@ func (b *Builder) Run(ctx context.Context, req Request) error {
 	}
 	results := make([]*Result, len(plans))
 	if !req.NoBuild {
-		if err := b.resolveHistories(plans); err != nil {
+		if err := b.resolveHistories(ctx, plans); err != nil {
 			return err
 		}
 		b.opts.Registry.CAHosts = append(b.opts.Registry.CAHosts, registryHosts(plans)...)
@@ -93,8 +93,9 @@ func (b *Builder) plan(req Request) (*frontend.Loader, []*frontend.BuildPlan, er
 
 // resolveHistories completes the plans of the packages that will be built with what needs their git history
 // (their FROM lines, read next to order the builds, may use those build args); a package whose every platform is
-// cached is not built, so it never asks git for its history.
-func (b *Builder) resolveHistories(plans []*frontend.BuildPlan) error {
+// cached is not built, so it never asks git for its history. The first package with something to build starts
+// the engine, whose start then overlaps git's history look-ups.
+func (b *Builder) resolveHistories(ctx context.Context, plans []*frontend.BuildPlan) error {
 	for _, plan := range plans {
 		todo, _, err := b.missing(plan)
 		if err != nil {
@@ -103,6 +104,7 @@ func (b *Builder) resolveHistories(plans []*frontend.BuildPlan) error {
 		if len(todo) == 0 {
 			continue
 		}
+		b.startEngineEarly(ctx, todo)
 		if err := plan.ResolveHistory(); err != nil {
 			return fmt.Errorf("%s: %w", plan.Package.Tag(), err)
 		}

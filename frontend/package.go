@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"text/template"
 
 	"github.com/distribution/reference"
@@ -220,20 +221,9 @@ func (l *Loader) resolveHash(p *Package, hashPath string) error {
 		return err
 	}
 	p.InGit = true
-	if p.Commit, err = repo.Head(); err != nil {
-		return err
-	}
 	p.Dirty = l.opts.ForceDirty || extraDirty
-	if p.HashCommit == "HEAD" && !p.Dirty {
-		if p.Dirty, err = repo.IsDirty(hashPath); err != nil {
-			return err
-		}
-	}
-	if p.Hash != "" {
-		return nil
-	}
-	tree, err := repo.TreeHash(hashPath, p.HashCommit)
-	if err != nil {
+	tree, err := askGit(repo, p, hashPath)
+	if err != nil || p.Hash != "" {
 		return err
 	}
 	p.Hash = tree
@@ -247,6 +237,35 @@ func (l *Loader) resolveHash(p *Package, hashPath string) error {
 			return err
 		}
 		p.Hash += "-dirty-" + suffix
+	}
+	return nil
+}
+
+// askGit sets p.Commit and, for a package at HEAD not yet known to be dirty, p.Dirty, and returns the tree id of
+// hashPath unless p.Hash is given. git answers each with its own process, so they are asked at once; errors are
+// reported in that order (a repository without a commit is reported as such, not as a failed diff).
+func askGit(repo *treehash.Repo, p *Package, hashPath string) (tree string, err error) {
+	var wg sync.WaitGroup
+	var dirtyErr, treeErr error
+	if p.HashCommit == "HEAD" && !p.Dirty {
+		wg.Add(1)
+		go func() { defer wg.Done(); p.Dirty, dirtyErr = repo.IsDirty(hashPath) }()
+	}
+	if p.Hash == "" {
+		wg.Add(1)
+		go func() { defer wg.Done(); tree, treeErr = repo.TreeHash(hashPath, p.HashCommit) }()
+	}
+	p.Commit, err = repo.Head()
+	wg.Wait()
+	return tree, firstError(err, dirtyErr, treeErr)
+}
+
+// firstError is the first of errs that is not nil.
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -203,17 +203,22 @@ func (r *Repo) isDirtyGlob(rel string) (bool, error) {
 	return err == nil, err
 }
 
-// loadDirty merges the changed and the untracked files, listing both at once.
+// loadDirty merges the changed and the untracked files, listing both at once while HEAD is looked up: a
+// repository without a commit is reported as such rather than as diff's failure.
 func (r *Repo) loadDirty() ([]string, error) {
-	if _, err := r.Head(); err != nil {
-		return nil, err
+	var wg sync.WaitGroup
+	var changed []string
+	var changedErr error
+	wg.Add(2)
+	go func() { defer wg.Done(); _, _ = r.untracked() }()
+	go func() { defer wg.Done(); changed, changedErr = r.changed() }()
+	_, headErr := r.Head()
+	wg.Wait()
+	if headErr != nil {
+		return nil, headErr
 	}
-	done := make(chan struct{})
-	go func() { defer close(done); _, _ = r.untracked() }()
-	changed, err := r.changed()
-	<-done
-	if err != nil {
-		return nil, err
+	if changedErr != nil {
+		return nil, changedErr
 	}
 	untracked, err := r.untracked()
 	if err != nil {
