@@ -18,7 +18,7 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS  = -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN     := bin/lkpkg
 
-.PHONY: all build deps test-deps release-deps arch-deps examples test release test-release test-arch bench fuzz vendor image test-unit lint docs
+.PHONY: all build deps test-deps release-deps arch-deps examples test release test-release test-arch test-arch-unit bench fuzz vendor image test-unit lint docs
 all: build
 
 deps:
@@ -65,6 +65,9 @@ RELEASE_ARCHES ?= amd64 arm64 s390x
 triplet_amd64  := x86_64-linux-gnu
 triplet_arm64  := aarch64-linux-gnu
 triplet_s390x  := s390x-linux-gnu
+# The environment that cross-compiles and links with architecture $(1)'s C toolchain and libseccomp.
+cross_env = CGO_ENABLED=1 GOOS=linux GOARCH=$(1) CC=$(triplet_$(1))-gcc \
+	PKG_CONFIG_LIBDIR=/usr/lib/$(triplet_$(1))/pkgconfig:/usr/share/pkgconfig
 release: $(addprefix release-,$(RELEASE_ARCHES))
 	cd $(RELEASE_DIR) && sha256sum $(addprefix lkpkg-linux-,$(RELEASE_ARCHES)) > SHA256SUMS
 
@@ -72,9 +75,7 @@ release: $(addprefix release-,$(RELEASE_ARCHES))
 release-%: release-deps
 	@[ -n "$(triplet_$*)" ] || { echo "release: no toolchain for $* (amd64, arm64 or s390x)" >&2; exit 1; }
 	@mkdir -p $(RELEASE_DIR)
-	CGO_ENABLED=1 GOOS=linux GOARCH=$* CC=$(triplet_$*)-gcc \
-		PKG_CONFIG_LIBDIR=/usr/lib/$(triplet_$*)/pkgconfig:/usr/share/pkgconfig \
-		$(GO) build $(GOFLAGS) -tags '$(STATIC_TAGS)' -ldflags '$(LDFLAGS) $(STATIC_LDFLAGS)' \
+	$(call cross_env,$*) $(GO) build $(GOFLAGS) -tags '$(STATIC_TAGS)' -ldflags '$(LDFLAGS) $(STATIC_LDFLAGS)' \
 		-o $(RELEASE_DIR)/lkpkg-linux-$* ./cmd/lkpkg
 
 # Checks what make release built: the files, their sums, each binary run (foreign ones under QEMU user emulation).
@@ -130,3 +131,17 @@ vendor:
 ARCH ?= arm64
 test-arch: arch-deps build release-$(ARCH)
 	.ci/arch/test-arch $(ARCH)
+
+# The unit tests (go test -short) of every package but e2e/ on a native arm64 or s390x machine: their test binaries
+# cross-compiled and linked statically as the release is, run as root in the same guest (.ci/arch/test-arch-unit).
+UNIT_DIR ?= $(RELEASE_DIR)/unit-$(ARCH)
+test-arch-unit: arch-deps
+	@[ -n "$(triplet_$(ARCH))" ] || { echo "test-arch-unit: no toolchain for $(ARCH) (arm64 or s390x)" >&2; exit 1; }
+	rm -rf $(UNIT_DIR) && mkdir -p $(UNIT_DIR)
+	$(GO) list $(GOFLAGS) -tags '$(TAGS)' -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./... | \
+		sed 's|^$(shell $(GO) list -m)/||' | grep -vx e2e >$(UNIT_DIR)/packages
+	while read -r pkg; do \
+		$(call cross_env,$(ARCH)) $(GO) test -c $(GOFLAGS) -tags '$(STATIC_TAGS)' -ldflags '$(STATIC_LDFLAGS)' \
+			-o $(UNIT_DIR)/$$(echo $$pkg | tr / _).test ./$$pkg || exit 1; \
+	done <$(UNIT_DIR)/packages
+	.ci/arch/test-arch-unit $(ARCH) $(UNIT_DIR)
