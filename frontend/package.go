@@ -92,7 +92,11 @@ type Loader struct {
 
 // NewLoader returns a Loader applying opts to every package it loads.
 func NewLoader(opts Options) *Loader {
-	return &Loader{opts: opts, repos: treehash.New()}
+	repos := treehash.New()
+	if (opts.HashCommit == "" || opts.HashCommit == "HEAD") && !opts.ForceDirty {
+		repos.PrefetchDirty() // each package at HEAD is asked whether it is dirty
+	}
+	return &Loader{opts: opts, repos: repos}
 }
 
 // Close stops the git helper processes.

@@ -54,6 +54,8 @@ func (e *objectFormatError) Is(target error) bool { return target == ErrUnsuppor
 type Repos struct {
 	procs atomic.Int64 // git processes started, for tests and benchmarks
 
+	prefetchDirty atomic.Bool // see PrefetchDirty
+
 	mu     sync.Mutex
 	repos  map[string]*Repo // by resolved top-level dir and by resolved .git location dir
 	closed bool
@@ -81,6 +83,10 @@ func (rs *Repos) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// PrefetchDirty tells Open that every repository it opens will be asked whether a directory is dirty (packages
+// at HEAD), so the two listings that answer it may start while git confirms the repository.
+func (rs *Repos) PrefetchDirty() { rs.prefetchDirty.Store(true) }
 
 // GitProcesses returns how many git processes this cache has started, for
 // diagnostics: a clean 40-package repository costs 4.
@@ -120,7 +126,8 @@ func (rs *Repos) Open(dir string) (*Repo, error) {
 	// git's own discovery can be redirected by the environment; then ask git
 	// about every directory (still one process per directory, cached).
 	key := start
-	if !gitEnvOverrides() {
+	redirected := gitEnvOverrides()
+	if !redirected {
 		cand, ok := findWorkTree(start)
 		if !ok {
 			return nil, fmt.Errorf("%s: %w", dir, ErrNotInGit)
@@ -133,16 +140,24 @@ func (rs *Repos) Open(dir string) (*Repo, error) {
 	if r := rs.repos[key]; r != nil {
 		return r, nil
 	}
+	// The nearest ".git" is git's answer unless the environment redirects it: the questions that follow rev-parse
+	// start with it and are kept only if rev-parse agrees.
+	var guess *Repo
+	if !redirected {
+		guess = rs.guess(key)
+	}
 
 	out, err := rs.run(start, "rev-parse", "--is-inside-work-tree", "--show-toplevel", "--show-object-format")
 	if err != nil {
-		if gitEnvOverrides() && exitCode(err) > 0 {
+		guess.discard()
+		if redirected && exitCode(err) > 0 {
 			return nil, fmt.Errorf("%s: %w (%w)", dir, ErrNotInGit, err)
 		}
 		return nil, fmt.Errorf("%s: cannot use the git repository here (fix it, or move the package out of it): %w", dir, err)
 	}
 	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
 	if len(lines) < 3 || lines[0] != "true" {
+		guess.discard()
 		// linuxkit fails here too, rather than tagging the package "latest".
 		return nil, fmt.Errorf("%s is not in the work tree of its git repository (git rev-parse said %q)", abs, out)
 	}
@@ -152,18 +167,43 @@ func (rs *Repos) Open(dir string) (*Repo, error) {
 		format = "sha1" // git before 2.25 knows no other format
 	}
 	if format != "sha1" {
+		guess.discard()
 		return nil, &objectFormatError{dir: dir, format: format}
 	}
 	if t, err := filepath.EvalSymlinks(top); err == nil {
 		top = t
 	}
 	r := rs.repos[top]
-	if r == nil {
+	switch {
+	case r != nil:
+		guess.discard()
+	case guess != nil && guess.top == top:
+		r = guess
+	default:
+		guess.discard()
 		r = newRepo(rs, top)
-		rs.repos[top] = r
 	}
+	rs.repos[top] = r
 	rs.repos[key] = r
 	return r, nil
+}
+
+// guess starts, for the work tree git will most likely confirm at top, the cat-file process every package's HEAD
+// and tree lookups need and, when PrefetchDirty was called, the dirty listings.
+func (rs *Repos) guess(top string) *Repo {
+	r := newRepo(rs, top)
+	go func() { _, _ = r.cat.lookup("HEAD^{commit}") }()
+	if rs.prefetchDirty.Load() {
+		go func() { _, _ = r.dirty() }()
+	}
+	return r
+}
+
+// discard stops a guessed repository's cat-file process; its listings, if started, end by themselves.
+func (r *Repo) discard() {
+	if r != nil {
+		go func() { _ = r.cat.close() }()
+	}
 }
 
 // gitEnvOverrides reports whether the environment changes how git finds the

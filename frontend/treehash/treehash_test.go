@@ -853,3 +853,59 @@ func TestAmbiguousName(t *testing.T) {
 		t.Errorf("TreeHash after an ambiguous name = %q, %v; want %s", got, err, want)
 	}
 }
+
+// TestPrefetchDirty: with PrefetchDirty the dirty listings start while git confirms the repository; the answers
+// and the number of git processes are those of asking afterwards.
+func TestPrefetchDirty(t *testing.T) {
+	g := newGitRepo(t)
+	g.write("pkg/a/f", "a\n")
+	g.write("pkg/b/f", "b\n")
+	g.commitAll("two")
+	g.write("pkg/b/new", "untracked\n")
+	rs := New()
+	defer rs.Close()
+	rs.PrefetchDirty()
+	for _, tc := range []struct {
+		dir   string
+		dirty bool
+	}{{"pkg/a", false}, {"pkg/b", true}} {
+		r, err := rs.Open(g.path(tc.dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := r.IsDirty(g.path(tc.dir)); err != nil || got != tc.dirty {
+			t.Errorf("IsDirty(%s) = %v, %v; want %v", tc.dir, got, err, tc.dirty)
+		}
+	}
+	if n := rs.GitProcesses(); n != 4 {
+		t.Errorf("two dirty checks started %d git processes, want 4 (rev-parse, cat-file, diff, ls-files)", n)
+	}
+}
+
+// TestGuessRefusedByGit: a ".git" that git does not take for a repository fails Open as it would without the
+// guessed work tree, whose cat-file does not keep Close waiting.
+func TestGuessRefusedByGit(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("GIT_CEILING_DIRECTORIES", filepath.Dir(dir)) // git must not find a repository above the test's
+	if err := os.MkdirAll(filepath.Join(dir, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".git", "HEAD"), []byte("not a ref\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rs := New()
+	rs.PrefetchDirty()
+	if _, err := rs.Open(dir); err == nil {
+		t.Fatal("Open of a directory whose .git is not a repository succeeded")
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- rs.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close still waits after 30 s")
+	}
+}
