@@ -4,6 +4,7 @@ import (
 	"io"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	fscopy "github.com/tonistiigi/fsutil/copy"
@@ -40,6 +41,8 @@ func applyProcessSettings(buildKitLog io.Writer, debug bool) (restore func()) {
 		logrus.SetLevel(logrus.WarnLevel)
 		if debug {
 			logrus.SetLevel(logrus.DebugLevel)
+			// As buildkitd --debug stamps its lines: to the nanosecond, so that steps can be timed from the log.
+			logrus.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: time.RFC3339Nano})
 		}
 		logrus.SetOutput(buildKitLog)
 	}

@@ -129,6 +129,8 @@ func (e *Engine) Solve(ctx context.Context, req SolveRequest) (*SolveResult, err
 		return nil, err
 	}
 	defer release()
+	preloaded := e.preload(ctx, req)
+	defer preloaded()
 	resp, err := solveWithProgress(ctx, e.client, opt, req)
 	if err != nil {
 		if hint := singleIDHint(); hint != "" && ctx.Err() == nil {
