@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/plugins/content/local"
 	"github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -51,6 +52,14 @@ func (l testLayout) image(arch string) (manifest, layer ocispecs.Descriptor) {
 	return manifest, layer
 }
 
+func newStore(t *testing.T, dir string) content.Store {
+	s, err := local.NewStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func TestPreloadCopiesTheWantedPlatforms(t *testing.T) {
 	ctx := context.Background()
 	l := testLayout{t: t, dir: t.TempDir()}
@@ -58,11 +67,8 @@ func TestPreloadCopiesTheWantedPlatforms(t *testing.T) {
 	arm64, arm64Layer := l.image("arm64")
 	index := l.json(ocispecs.Index{MediaType: ocispecs.MediaTypeImageIndex, Manifests: []ocispecs.Descriptor{amd64, arm64}},
 		ocispecs.MediaTypeImageIndex)
-	store, err := local.NewStore(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := preloadBlobs(ctx, store, l.dir, ocispecs.Descriptor{Digest: index.Digest}, platformMatcher("linux/amd64")); err != nil {
+	store, src := newStore(t, t.TempDir()), newStore(t, l.dir)
+	if err := preloadBlobs(ctx, store, src, index.Digest, platformMatcher("linux/amd64")); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -84,18 +90,12 @@ func TestPreloadRefusesADamagedBlob(t *testing.T) {
 	ctx := context.Background()
 	l := testLayout{t: t, dir: t.TempDir()}
 	manifest, layer := l.image("amd64")
-	path, err := layoutBlobPath(l.dir, layer.Digest)
-	if err != nil {
-		t.Fatal(err)
-	}
+	path := filepath.Join(l.dir, "blobs", "sha256", layer.Digest.Encoded())
 	if err := os.WriteFile(path, []byte("layer of amd66"), 0o644); err != nil { // same size, other bytes
 		t.Fatal(err)
 	}
-	store, err := local.NewStore(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := preloadBlobs(ctx, store, l.dir, ocispecs.Descriptor{Digest: manifest.Digest}, platformMatcher("linux/amd64")); err == nil {
+	store, src := newStore(t, t.TempDir()), newStore(t, l.dir)
+	if err := preloadBlobs(ctx, store, src, manifest.Digest, platformMatcher("linux/amd64")); err == nil {
 		t.Error("preloading an image with a damaged layer reported no error")
 	}
 	if _, err := store.Info(ctx, layer.Digest); err == nil {
@@ -114,8 +114,8 @@ func TestSolveRequestOCIImages(t *testing.T) {
 	for _, im := range req.ociImages() {
 		got[im] = true
 	}
-	want := map[ociImage]bool{{layout: "/cache", digest: d1}: true, {layout: "/cache", digest: d2}: true}
-	if len(got) != len(want) || !got[ociImage{"/cache", d1}] || !got[ociImage{"/cache", d2}] {
+	want := map[ociImage]bool{{store: "linuxkit-cache", digest: d1}: true, {store: "linuxkit-cache", digest: d2}: true}
+	if len(got) != len(want) || !got[ociImage{"linuxkit-cache", d1}] || !got[ociImage{"linuxkit-cache", d2}] {
 		t.Errorf("ociImages() = %v, want %v", got, want)
 	}
 }

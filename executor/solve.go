@@ -129,7 +129,7 @@ func (e *Engine) Solve(ctx context.Context, req SolveRequest) (*SolveResult, err
 		return nil, err
 	}
 	defer release()
-	preloaded := e.preload(ctx, req)
+	preloaded := e.preload(ctx, req, opt.OCIStores)
 	defer preloaded()
 	resp, err := solveWithProgress(ctx, e.client, opt, req)
 	if err != nil {
