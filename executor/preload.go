@@ -30,7 +30,8 @@ func (e *Engine) preload(ctx context.Context, req SolveRequest, stores map[strin
 	if len(stored) == 0 {
 		return func() {}
 	}
-	lctx, release, err := leaseutil.WithLease(context.WithoutCancel(ctx), e.worker.worker.LeaseManager(),
+	// The copies stop with the solve (an interrupted build waits for none); the lease is released regardless.
+	lctx, release, err := leaseutil.WithLease(ctx, e.worker.worker.LeaseManager(),
 		leases.WithExpiration(time.Hour), leaseutil.MakeTemporary)
 	if err != nil {
 		return func() {}
