@@ -10,6 +10,10 @@ GO      ?= go
 GOFLAGS ?= -mod=vendor -trimpath
 # exclude_graphdriver_btrfs: containers-storage's btrfs driver needs the btrfs C headers; lkpkg writes with overlay/vfs.
 TAGS    ?= containers_image_openpgp seccomp exclude_graphdriver_btrfs
+# The lkpkg binary (not its tests) also leaves out urfave/cli's markdown and man generator (make docs runs it from
+# a test), libcontainer's CRIU checkpointing and gRPC's x/net/trace pages, none of which lkpkg uses: their package
+# initialisers ran at every start of the binary, and every RUN step's container init is this binary too.
+BIN_TAGS = $(TAGS) urfave_cli_no_docs runc_nocriu grpcnotrace
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 # Deferred (=, not :=): git is asked when the build runs, after .ci/deps has installed it on a fresh machine.
@@ -34,11 +38,12 @@ arch-deps:
 	@.ci/deps --arch
 
 build: deps
-	$(GO) build $(GOFLAGS) -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/lkpkg
+	$(GO) build $(GOFLAGS) -tags '$(BIN_TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/lkpkg
 
 # A static lkpkg (glibc and libseccomp linked in; osusergo netgo: no NSS modules looked for at run time).
 STATIC_LDFLAGS = -linkmode external -extldflags -static
 STATIC_TAGS    = $(TAGS) osusergo netgo
+STATIC_BIN_TAGS = $(BIN_TAGS) osusergo netgo
 
 # lkpkg's CI image, built offline by the static lkpkg itself into the linuxkit cache ($$LINUXKIT_CACHE, else
 # ~/.linuxkit/cache) as lkpkg/lkpkg:<tag> for this host's architecture: image/Dockerfile on a minimal Debian made by
@@ -47,7 +52,7 @@ IMAGE_SUITE ?= $(shell . /etc/os-release && echo $$VERSION_CODENAME)
 IMAGE_ARCH  ?= $(shell $(GO) env GOARCH)
 # The Debian root file system is made once; delete image/rootfs.tar to take newer packages.
 image: deps image/rootfs.tar
-	$(GO) build $(GOFLAGS) -tags '$(STATIC_TAGS)' -ldflags '$(LDFLAGS) $(STATIC_LDFLAGS)' -o image/lkpkg ./cmd/lkpkg
+	$(GO) build $(GOFLAGS) -tags '$(STATIC_BIN_TAGS)' -ldflags '$(LDFLAGS) $(STATIC_LDFLAGS)' -o image/lkpkg ./cmd/lkpkg
 	image/lkpkg pkg build --force --platforms linux/$(IMAGE_ARCH) image
 
 image/rootfs.tar:
@@ -75,7 +80,7 @@ release: $(addprefix release-,$(RELEASE_ARCHES))
 release-%: release-deps
 	@[ -n "$(triplet_$*)" ] || { echo "release: no toolchain for $* (amd64, arm64 or s390x)" >&2; exit 1; }
 	@mkdir -p $(RELEASE_DIR)
-	$(call cross_env,$*) $(GO) build $(GOFLAGS) -tags '$(STATIC_TAGS)' -ldflags '$(LDFLAGS) $(STATIC_LDFLAGS)' \
+	$(call cross_env,$*) $(GO) build $(GOFLAGS) -tags '$(STATIC_BIN_TAGS)' -ldflags '$(LDFLAGS) $(STATIC_LDFLAGS)' \
 		-o $(RELEASE_DIR)/lkpkg-linux-$* ./cmd/lkpkg
 
 # Checks what make release built: the files, their sums, each binary run (foreign ones under QEMU user emulation).

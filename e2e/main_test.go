@@ -54,7 +54,7 @@ func run(m *testing.M) (int, error) {
 	}
 	defer os.RemoveAll(dir)
 	lkpkgBin = filepath.Join(dir, "lkpkg")
-	build := exec.Command("go", "build", "-mod=vendor", "-tags", "containers_image_openpgp seccomp exclude_graphdriver_btrfs", "-o", lkpkgBin, "../cmd/lkpkg")
+	build := exec.Command("go", "build", "-mod=vendor", "-tags", "containers_image_openpgp seccomp exclude_graphdriver_btrfs urfave_cli_no_docs runc_nocriu grpcnotrace", "-o", lkpkgBin, "../cmd/lkpkg")
 	if out, err := build.CombinedOutput(); err != nil {
 		return 0, fmt.Errorf("building lkpkg: %w\n%s", err, out)
 	}

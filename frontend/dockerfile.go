@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -117,14 +116,14 @@ func line(locs []parser.Range) int {
 }
 
 // lineInMessageRE is the "dockerfile parse error on line N: " BuildKit's parser starts its messages with.
-var lineInMessageRE = regexp.MustCompile(`^dockerfile parse error on line \d+: `)
+var lineInMessageRE = lazyRegexp(`^dockerfile parse error on line \d+: `)
 
 // located prefixes a parse error with "<path>:<line>: " (the form editors jump to, as for every other Dockerfile
 // and build.yml error) when the parser says where it is.
 func (d *Dockerfile) located(err error) error {
 	var le *parser.LocationError
 	if errors.As(err, &le) && len(le.Locations) > 0 && len(le.Locations[0]) > 0 {
-		msg := lineInMessageRE.ReplaceAllString(err.Error(), "")
+		msg := lineInMessageRE().ReplaceAllString(err.Error(), "")
 		return fmt.Errorf("%s:%d: %s", d.Path, le.Locations[0][0].Start.Line, msg)
 	}
 	return fmt.Errorf("%s: %w", d.Path, err)

@@ -2,18 +2,17 @@ package frontend
 
 import (
 	"reflect"
-	"regexp"
 	"sort"
 	"strings"
 )
 
 // indexRE strips list indices from a key path: "config.devices[0].majr" → "config.devices.majr".
-var indexRE = regexp.MustCompile(`\[\d+\]`)
+var indexRE = lazyRegexp(`\[\d+\]`)
 
 // validKeys lists the keys build.yml accepts in the mapping that holds path's last element, by walking Spec's
 // types the way yaml.v3 decodes them (the yaml tag, else the lower-cased field name).
 func validKeys(path string) []string {
-	parts := strings.Split(indexRE.ReplaceAllString(path, ""), ".")
+	parts := strings.Split(indexRE().ReplaceAllString(path, ""), ".")
 	t := reflect.TypeOf(Spec{})
 	for _, p := range parts[:len(parts)-1] {
 		f, ok := fieldByKey(t, p)

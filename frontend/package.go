@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"text/template"
@@ -327,7 +326,7 @@ func (l *Loader) dirtySuffix(repo *treehash.Repo, p *Package, extraDirty bool) (
 }
 
 // validTag is the OCI distribution tag grammar.
-var validTag = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+var validTag = lazyRegexp(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 
 func (l *Loader) renderTag(p *Package) error {
 	tmplText, source := p.Spec.Tag, p.Spec.File+": tag"
@@ -346,7 +345,7 @@ func (l *Loader) renderTag(p *Package) error {
 	if p.TagName == "" {
 		p.TagName = "latest"
 	}
-	if !validTag.MatchString(p.TagName) {
+	if !validTag().MatchString(p.TagName) {
 		return fmt.Errorf("%s: template %q renders %q, which is not a valid image tag (letters, digits, _ . -; at most 128)", source, tmplText, p.TagName)
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"gopkg.in/yaml.v3"
@@ -151,14 +152,21 @@ func KnownArch(a string) bool {
 	return false
 }
 
+// The patterns of yaml.v3's messages are compiled on the first error, not at every start of the binary (each
+// RUN container's init is this binary too).
 var (
-	yamlLineRE     = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-	unknownFieldRE = regexp.MustCompile(`^line (\d+): field (\S+) not found in type`)
-	wrongTypeRE    = regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+)(?: `(.*)`)? into (.+)$")
+	yamlLineRE     = lazyRegexp(`^yaml: line (\d+): (.*)$`)
+	unknownFieldRE = lazyRegexp(`^line (\d+): field (\S+) not found in type`)
+	wrongTypeRE    = lazyRegexp("^line (\\d+): cannot unmarshal !!(\\w+)(?: `(.*)`)? into (.+)$")
 )
 
+// lazyRegexp returns expr compiled on first use.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
+
 func syntaxError(file string, err error) error {
-	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+	if m := yamlLineRE().FindStringSubmatch(err.Error()); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		return &FieldError{File: file, Line: line, Msg: "YAML syntax error: " + m[2]}
 	}
@@ -175,12 +183,12 @@ func (p *ParsedSpec) decodeError(err error) error {
 		return &FieldError{File: p.File, Msg: err.Error()}
 	}
 	msg := te.Errors[0]
-	if m := unknownFieldRE.FindStringSubmatch(msg); m != nil {
+	if m := unknownFieldRE().FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		field := p.keyAt(line, m[2])
 		return &FieldError{File: p.File, Line: line, Field: field, Msg: unknownKeyMessage(field, m[2])}
 	}
-	if m := wrongTypeRE.FindStringSubmatch(msg); m != nil {
+	if m := wrongTypeRE().FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		got := yamlTagName(m[2])
 		if m[3] != "" {

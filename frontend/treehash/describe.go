@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -17,7 +18,7 @@ type Description struct {
 }
 
 // describeRE parses `git describe --long`: <tag>-<commits since>-g<abbrev>.
-var describeRE = regexp.MustCompile(`^(.+)-(\d+)-g[0-9a-f]+$`)
+var describeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(.+)-(\d+)-g[0-9a-f]+$`) })
 
 // Describe reports HEAD's commit, its time and the nearest semver tag, in two git processes per repository.
 func (r *Repo) Describe() (Description, error) { return r.describe() }
@@ -48,7 +49,7 @@ func (r *Repo) loadDescription() (Description, error) {
 	d := Description{Commit: fields[0], CommitTime: time.Unix(secs, 0).UTC()}
 	// No matching tag is not an error: describe exits non-zero and the version is based on v0.0.0.
 	if desc.err == nil {
-		if m := describeRE.FindStringSubmatch(strings.TrimSpace(string(desc.out))); m != nil {
+		if m := describeRE().FindStringSubmatch(strings.TrimSpace(string(desc.out))); m != nil {
 			d.LastTag, d.TagAtHead = m[1], m[2] == "0"
 		}
 	}
