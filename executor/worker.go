@@ -54,6 +54,7 @@ func newWorkerSet(ctx context.Context, opts Options, gate *networkGate, sb sandb
 		return nil, err
 	}
 	ws := &workerSet{controller: &worker.Controller{}, watchdog: &watchdog{root: containersDir(runtimePath), stateDir: stateDir}}
+	noteExecutableCopies(opts.Debug, ws.watchdog.root)
 	// The watchdog starts with the engine, not with the first RUN step: a lkpkg killed while it unpacks base images
 	// leaves mounts under the state dir too. A failed start is the first RUN step's error (watch).
 	_ = ws.watchdog.start()
