@@ -3,10 +3,12 @@ package e2e
 import (
 	"archive/tar"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -70,10 +72,12 @@ func (d *fakeDocker) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// TestBuildLoadsIntoDocker: --docker loads each platform as <tag>-<arch> and the host's also as <tag>.
 func TestBuildLoadsIntoDocker(t *testing.T) {
 	host, daemon := startFakeDocker(t)
 	e := newBuildEnv(t)
-	e.pkg("pkg/dk", "image: dk\narches: [amd64, arm64]\n", "FROM busybox:fixture\nRUN uname -m > /arch\n")
+	foreign, _ := foreignArch()
+	e.pkg("pkg/dk", fmt.Sprintf("image: dk\narches: [%s, %s]\n", runtime.GOARCH, foreign), "FROM busybox:fixture\nRUN uname -m > /arch\n")
 	e.mustBuild([]string{"DOCKER_HOST=" + host}, "--docker", "pkg/dk")
 	tag := e.tag("pkg/dk") // the full name; Docker shows Hub images shortened
 	var tags []string
@@ -81,15 +85,20 @@ func TestBuildLoadsIntoDocker(t *testing.T) {
 		tags = append(tags, t)
 	}
 	sort.Strings(tags)
-	want := []string{tag, tag + "-amd64", tag + "-arm64"}
+	want := []string{tag, tag + "-" + runtime.GOARCH, tag + "-" + foreign}
+	sort.Strings(want)
 	if strings.Join(tags, " ") != strings.Join(want, " ") {
 		t.Fatalf("loaded %q, want %q", tags, want)
 	}
-	var cfg struct{ Config struct{ Digest string } }
-	e.skopeoJSON(&cfg, "--raw", e.ociRef(tag+"-arm64"))
-	hex := strings.TrimPrefix(cfg.Config.Digest, "sha256:")
-	if !strings.Contains(daemon.loaded[tag+"-arm64"], hex) || daemon.loaded[tag] != daemon.loaded[tag+"-amd64"] {
-		t.Errorf("configs loaded %v; arm64's should be %s and the plain tag the host's (amd64)", daemon.loaded, hex)
+	for _, arch := range []string{runtime.GOARCH, foreign} {
+		var cfg struct{ Config struct{ Digest string } }
+		e.skopeoJSON(&cfg, "--raw", e.ociRef(tag+"-"+arch))
+		if hex := strings.TrimPrefix(cfg.Config.Digest, "sha256:"); !strings.Contains(daemon.loaded[tag+"-"+arch], hex) {
+			t.Errorf("configs loaded %v; %s's should be %s", daemon.loaded, arch, hex)
+		}
+	}
+	if daemon.loaded[tag] != daemon.loaded[tag+"-"+runtime.GOARCH] {
+		t.Errorf("configs loaded %v; the plain tag's should be the host's (%s)", daemon.loaded, runtime.GOARCH)
 	}
 }
 
