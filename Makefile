@@ -22,7 +22,7 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS  = -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN     := bin/lkpkg
 
-.PHONY: all build deps test-deps release-deps arch-deps examples test release test-release test-arch test-arch-unit bench fuzz vendor image test-unit lint docs
+.PHONY: all build deps test-deps release-deps arch-deps examples test release test-release test-arch test-arch-unit test-arch-e2e bench fuzz vendor image test-unit lint docs
 all: build
 
 deps:
@@ -150,3 +150,15 @@ test-arch-unit: arch-deps
 			-o $(UNIT_DIR)/$$(echo $$pkg | tr / _).test ./$$pkg || exit 1; \
 	done <$(UNIT_DIR)/packages
 	.ci/arch/test-arch-unit $(ARCH) $(UNIT_DIR)
+
+# The e2e suite on a native arm64 or s390x machine: its test binary cross-compiled and linked statically as the
+# release is, run as root in the same guest against the release binary, tests whose tools the guest lacks named and
+# excluded (.ci/arch/test-arch-e2e). Hours under TCG: E2E_RUN (a go test -run pattern) runs a part of it.
+E2E_DIR ?= $(RELEASE_DIR)/e2e-$(ARCH)
+E2E_RUN ?=
+test-arch-e2e: arch-deps release-$(ARCH)
+	@[ -n "$(triplet_$(ARCH))" ] || { echo "test-arch-e2e: no toolchain for $(ARCH) (arm64 or s390x)" >&2; exit 1; }
+	rm -rf $(E2E_DIR) && mkdir -p $(E2E_DIR)
+	$(call cross_env,$(ARCH)) $(GO) test -c $(GOFLAGS) -tags '$(STATIC_TAGS)' -ldflags '$(STATIC_LDFLAGS)' \
+		-o $(E2E_DIR)/e2e.test ./e2e
+	LKPKG_E2E_RUN='$(E2E_RUN)' .ci/arch/test-arch-e2e $(ARCH) $(E2E_DIR)/e2e.test $(RELEASE_DIR)/lkpkg-linux-$(ARCH)
