@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -13,6 +14,8 @@ import (
 
 // sbomScanner is a scanner image speaking BuildKit's SBOM protocol: it writes one in-toto statement with an SPDX
 // predicate naming what /etc/hello of the scanned image says, so the test can tell that it saw the build result.
+// BuildKit runs the scanner on the build host's platform, whatever the platforms scanned: the tests build it for
+// the host's architecture.
 const sbomScanner = `#!/bin/sh
 set -e
 hello=$(cat "$BUILDKIT_SCAN_SOURCE/etc/hello")
@@ -26,7 +29,7 @@ func TestBuildSBOM(t *testing.T) {
 	reg := newPushRegistry(t)
 	env := noCredsEnv(t)
 	e := newBuildEnv(t)
-	e.pkg("pkg/scanner", "image: scanner\norg: "+reg.host+"/lk\narches: [amd64]\n",
+	e.pkg("pkg/scanner", "image: scanner\norg: "+reg.host+"/lk\narches: ["+runtime.GOARCH+"]\n",
 		"FROM busybox:fixture\nCOPY --chmod=755 scan /scan\nCMD [\"/scan\"]\n", "scan", sbomScanner)
 	e.mustBuild(env, "--push", "--registry-creds", reg.creds(), "pkg/scanner")
 	scanner := e.tag("pkg/scanner")
@@ -152,7 +155,7 @@ func TestBuildDefaultSBOMScanner(t *testing.T) {
 	host := authRegistry(t)
 	creds := []string{"--registry-creds", host + "=" + regUser + ":" + regPass}
 	e := newBuildEnv(t)
-	e.pkg("pkg/scanner", "image: scanner\narches: [amd64]\n",
+	e.pkg("pkg/scanner", "image: scanner\narches: ["+runtime.GOARCH+"]\n",
 		"FROM busybox:fixture\nCOPY --chmod=755 scan /scan\nCMD [\"/scan\"]\n", "scan", sbomScanner)
 	e.mustBuild(nil, "--offline", "pkg/scanner")
 	publishAs(t, e, e.tag("pkg/scanner"), host+"/docker/buildkit-syft-scanner:stable-1")
@@ -178,7 +181,7 @@ func TestBuildDefaultSBOMScanner(t *testing.T) {
 
 	// Once the linuxkit cache holds the default scanner, it comes from there: offline, with no registry asked.
 	scannerTar := filepath.Join(t.TempDir(), "scanner.tar")
-	mustLkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "cache", "export", "--platform", "linux/amd64",
+	mustLkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "cache", "export", "--platform", "linux/"+runtime.GOARCH,
 		"--name", "docker/buildkit-syft-scanner:stable-1", "--outfile", scannerTar, e.tag("pkg/scanner"))
 	mustLkpkg(t, e.repo.Dir, nil, "--cache", e.cache, "cache", "import", scannerTar)
 	e.repo.Write("pkg/app/more", "from the cache")
