@@ -566,8 +566,8 @@ func TestBuildKilledLeavesUsableCache(t *testing.T) {
 	e := newBuildEnv(t)
 	e.state = t.TempDir()
 	e.pkg("pkg/slow", "image: slow\narches: [amd64, arm64]\n",
-		"FROM busybox:fixture\nRUN echo started && sleep 3 && echo done > /done\n")
-	cmd, _ := e.startBuildUntil("started", "pkg/slow")
+		"FROM busybox:fixture\nRUN echo step-\"started\" && sleep 3 && echo done > /done\n")
+	cmd, _ := e.startBuildUntil("step-started", "pkg/slow")
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -616,7 +616,9 @@ func TestBuildConcurrentIntoOneCache(t *testing.T) {
 	}
 }
 
-// startBuildUntil starts `pkg build dir` in the background and returns once its output contains marker.
+// startBuildUntil starts `pkg build dir` in the background and returns once its output contains marker: what a RUN
+// step prints, spelled differently in its command line (echo step-"started"), which the progress shows before the
+// step's container exists.
 func (e *buildEnv) startBuildUntil(marker, dir string) (*exec.Cmd, *lockedBuffer) {
 	e.t.Helper()
 	cmd := exec.Command(lkpkgBin, "--cache", e.cache, "pkg", "build", "--state-dir", e.state, "--progress", "plain", dir)
@@ -763,8 +765,8 @@ func TestBuildDryRun(t *testing.T) {
 
 func TestBuildInterrupted(t *testing.T) {
 	e := newBuildEnv(t)
-	e.pkg("pkg/int", "image: int\narches: [amd64]\n", "FROM busybox:fixture\nRUN echo started && sleep 60\n")
-	cmd, out := e.startBuildUntil("started", "pkg/int")
+	e.pkg("pkg/int", "image: int\narches: [amd64]\n", "FROM busybox:fixture\nRUN echo step-\"started\" && sleep 60\n")
+	cmd, out := e.startBuildUntil("step-started", "pkg/int")
 	start := time.Now()
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
@@ -831,8 +833,8 @@ func TestBuildKilledLeavesNoMountNoCgroup(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(state) })
 	e.pkg("pkg/killed", "image: killed\narches: [amd64, arm64]\n",
-		"FROM busybox:fixture\nRUN --mount=type=cache,target=/c echo started && sleep 600\n")
-	cmd, out := e.startBuildUntil("started", "pkg/killed")
+		"FROM busybox:fixture\nRUN --mount=type=cache,target=/c echo step-\"started\" && sleep 600\n")
+	cmd, out := e.startBuildUntil("step-started", "pkg/killed")
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 	containers := filepath.Join(e.state, "runtime", "containers")
 	var ids []string

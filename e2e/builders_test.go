@@ -341,7 +341,7 @@ func TestBuildersRemoteSameDigests(t *testing.T) {
 
 	t.Run("killed", func(t *testing.T) {
 		victim := startBuildkitd(t, pki)
-		e.pkg("pkg/slow", "image: slow\narches: [arm64]\n", "FROM busybox:fixture\nRUN echo started && sleep 20 && echo done > /done\n")
+		e.pkg("pkg/slow", "image: slow\narches: [arm64]\n", "FROM busybox:fixture\nRUN echo step-\"started\" && sleep 20 && echo done > /done\n")
 		cmd := exec.Command(lkpkgBin, "--cache", e.cache, "pkg", "build", "--state-dir", e.state, "--progress", "plain",
 			"--builders", "linux/arm64="+pki.address(strings.TrimPrefix(victim.addr, "tcp://"), pki.ca), "pkg/slow")
 		cmd.Dir, cmd.Env = e.repo.Dir, testEnv()
@@ -350,7 +350,7 @@ func TestBuildersRemoteSameDigests(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, func() bool { return strings.Contains(out.String(), "started") }, 120*time.Second)
+		waitFor(t, func() bool { return strings.Contains(out.String(), "step-started") }, 120*time.Second)
 		victim.kill()
 		err := cmd.Wait()
 		if err == nil || !strings.Contains(out.String(), victim.addr) {

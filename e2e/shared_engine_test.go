@@ -38,8 +38,8 @@ func TestSharedEngineConcurrentRuns(t *testing.T) {
 func TestSharedEngineSocketOwnerOnly(t *testing.T) {
 	e := newBuildEnv(t)
 	e.state = t.TempDir()
-	e.pkg("pkg/slow", "image: slow\narches: [amd64]\n", "FROM busybox:fixture\nRUN echo started && sleep 2\n")
-	cmd, _ := e.startBuildUntil("started", "pkg/slow")
+	e.pkg("pkg/slow", "image: slow\narches: [amd64]\n", "FROM busybox:fixture\nRUN echo step-\"started\" && sleep 2\n")
+	cmd, _ := e.startBuildUntil("step-started", "pkg/slow")
 	defer func() { _ = cmd.Wait() }() // the build's outcome is not what this test checks
 	info, err := os.Stat(filepath.Join(e.state, "engine.sock"))
 	if err != nil {
